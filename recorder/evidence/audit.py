@@ -1,0 +1,98 @@
+"""Section 10: audit events, and the audit log that writes them as signed records."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from recorder.evidence.errors import FormatError
+from recorder.evidence.state import EvidenceStream
+
+__all__ = ["EVENTS", "AuditLog", "decode_event", "encode_event", "rfc3339"]
+
+EVENTS = frozenset(
+    {
+        "boot",
+        "shutdown",
+        "recovered",
+        "record_start",
+        "record_stop",
+        "segment_open",
+        "segment_close",
+        "marker",
+        "mute",
+        "unmute",
+        "stealth_on",
+        "stealth_off",
+        "config_change",
+        "clock_set",
+        "storage_low",
+        "storage_full",
+        "battery_low",
+        "fault",
+        "console_open",
+        "console_close",
+        "console_auth",
+        "console_command",
+    }
+)
+
+
+def rfc3339(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def encode_event(n: int, event: str, wall: float, mono_us: int, fields: dict[str, Any]) -> bytes:
+    if event not in EVENTS:
+        raise ValueError(f"unknown audit event {event!r}")
+    reserved = {"n", "event", "wall", "mono_us"} & fields.keys()
+    if reserved:
+        raise ValueError(f"audit fields {sorted(reserved)} are reserved")
+    body = {"n": n, "event": event, "wall": rfc3339(wall), "mono_us": mono_us, **fields}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_event(plaintext: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"audit record is not UTF-8 JSON: {e}") from None
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        raise FormatError("audit record is not a JSON object with an 'event'")
+    return event
+
+
+class AuditLog:
+    """Appends events to the audit stream, one durable record each.
+
+    The caller passes the clock readings, so this stays free of hidden I/O beyond the stream.
+    One audit file spans one daemon run; it is closed at shutdown (or rolled by :meth:`roll`).
+    """
+
+    def __init__(self, stream: EvidenceStream, meta: dict[str, Any]) -> None:
+        self._stream = stream
+        self._meta = meta
+        self._n = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self._stream.current is not None
+
+    @property
+    def seq(self) -> int | None:
+        return self._stream.current.seq if self._stream.current else None
+
+    def log(self, event: str, *, wall: float, mono_us: int, **fields: Any) -> None:
+        f = self._stream.current or self._stream.open(
+            dict(self._meta, wall_start=rfc3339(wall), mono_start_us=mono_us)
+        )
+        f.append(encode_event(self._n, event, wall, mono_us, fields))
+        self._n += 1
+
+    def close(self, *, wall: float, reason: str) -> None:
+        if self._stream.current is not None:
+            self._stream.close({"frames": self._n, "wall_end": rfc3339(wall), "reason": reason})
+            self._n = 0

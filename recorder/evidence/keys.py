@@ -1,0 +1,196 @@
+"""Key files: generating, loading and fingerprinting agency (X25519) and device (Ed25519) keys.
+
+Private keys are PKCS#8 PEM files created with mode 0600 in a single ``open(O_CREAT|O_EXCL)``, so
+they are never readable by others, not even for a moment, and an existing key is never
+overwritten. Public keys are SubjectPublicKeyInfo PEM. Nothing here prints or logs a private key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from recorder.evidence.errors import KeyFileError
+
+__all__ = [
+    "Ed25519Signer",
+    "KeyPairPaths",
+    "fingerprint",
+    "format_key_id",
+    "generate",
+    "key_id",
+    "load_agency_private",
+    "load_agency_public",
+    "load_device_private",
+    "load_device_public",
+    "raw_public",
+    "write_private_key",
+    "write_public_key",
+]
+
+Role = Literal["agency", "device"]
+_K = TypeVar("_K")
+
+_RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+
+
+def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
+    """The 32-byte raw form of a public key."""
+    return key.public_bytes(*_RAW)
+
+
+def key_id(raw_pub: bytes) -> bytes:
+    """``key_id(pub) = SHA-256(pub)[0:8]`` (spec section 2)."""
+    return hashlib.sha256(raw_pub).digest()[:8]
+
+
+def format_key_id(kid: bytes) -> str:
+    """A key id as four groups of four hex digits: ``3f2a 9c01 77d0 e4b5``."""
+    h = kid.hex()
+    return " ".join(h[i : i + 4] for i in range(0, len(h), 4))
+
+
+def fingerprint(raw_pub: bytes) -> str:
+    """The fingerprint of a raw public key: its formatted key id."""
+    return format_key_id(key_id(raw_pub))
+
+
+class Ed25519Signer:
+    """Signs with an Ed25519 private key held in memory (tools and tests; the camera uses hal)."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        self.public_key_bytes = raw_public(private_key.public_key())
+        self.key_id = key_id(self.public_key_bytes)
+
+    def sign(self, data: bytes) -> bytes:
+        return self._key.sign(data)
+
+    def __repr__(self) -> str:
+        return f"Ed25519Signer({fingerprint(self.public_key_bytes)})"
+
+
+def write_private_key(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> None:
+    """Create ``path`` with mode 0600 and write the key; refuse to overwrite an existing file."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise KeyFileError(f"{path}: already exists; refusing to overwrite a key") from None
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot create: {e.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)  # the umask can only narrow the mode, but be explicit
+        os.write(fd, pem)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_public_key(path: Path, key: Ed25519PublicKey | X25519PublicKey) -> None:
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        raise KeyFileError(f"{path}: already exists; refusing to overwrite a key") from None
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot create: {e.strerror}") from None
+    try:
+        os.write(fd, pem)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class KeyPairPaths:
+    private: Path
+    public: Path
+    fingerprint: str
+
+
+def generate(role: Role, out_dir: Path) -> KeyPairPaths:
+    """Make ``{role}.key`` (0600) and ``{role}.pub`` in ``out_dir``; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    priv_path, pub_path = out_dir / f"{role}.key", out_dir / f"{role}.pub"
+    for p in (priv_path, pub_path):
+        if p.exists():
+            raise KeyFileError(f"{p}: already exists; refusing to overwrite a key")
+    key: Ed25519PrivateKey | X25519PrivateKey = (
+        X25519PrivateKey.generate() if role == "agency" else Ed25519PrivateKey.generate()
+    )
+    write_private_key(priv_path, key)
+    write_public_key(pub_path, key.public_key())
+    return KeyPairPaths(priv_path, pub_path, fingerprint(raw_public(key.public_key())))
+
+
+def _read(path: Path, what: str, *, private: bool) -> bytes:
+    try:
+        st = path.stat()
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KeyFileError(f"{path}: no such file (expected {what})") from None
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot read {what}: {e.strerror}") from None
+    if private and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"{path}: private key is accessible by group or others "
+            f"(mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {path}"
+        )
+    if len(data) > 16384:
+        raise KeyFileError(f"{path}: {len(data)} bytes is too large to be {what}")
+    return data
+
+
+def _load_private(path: Path, kind: type[_K], what: str) -> _K:
+    data = _read(path, what, private=True)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError, Exception) as e:  # noqa: BLE001 - any parse failure
+        raise KeyFileError(f"{path}: not a PEM private key ({what} expected)") from e
+    if not isinstance(key, kind):
+        raise KeyFileError(f"{path}: holds a {type(key).__name__}, expected {what}")
+    return key
+
+
+def _load_public(path: Path, kind: type[_K], what: str) -> _K:
+    data = _read(path, what, private=False)
+    if b"PRIVATE KEY" in data:
+        raise KeyFileError(f"{path}: is a private key; give the public key ({what})")
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError, Exception) as e:  # noqa: BLE001 - any parse failure
+        raise KeyFileError(f"{path}: not a PEM public key ({what} expected)") from e
+    if not isinstance(key, kind):
+        raise KeyFileError(f"{path}: holds a {type(key).__name__}, expected {what}")
+    return key
+
+
+def load_agency_private(path: Path) -> X25519PrivateKey:
+    return _load_private(path, X25519PrivateKey, "an agency X25519 private key")
+
+
+def load_agency_public(path: Path) -> X25519PublicKey:
+    return _load_public(path, X25519PublicKey, "an agency X25519 public key")
+
+
+def load_device_private(path: Path) -> Ed25519PrivateKey:
+    return _load_private(path, Ed25519PrivateKey, "a device Ed25519 private key")
+
+
+def load_device_public(path: Path) -> Ed25519PublicKey:
+    return _load_public(path, Ed25519PublicKey, "a device Ed25519 public key")

@@ -1,0 +1,185 @@
+"""Section 8, the device side: sequence numbers that never repeat, links, and crash recovery.
+
+An :class:`EvidenceStream` owns one stream (media segments or audit logs) of one device. It keeps
+``<kind>.chain.json`` in the state directory::
+
+    {"next_seq": 8, "open": {"seq": 7, "segment_id": "…", "file": "segment-00000007.bcam"},
+     "last": {"state": "CLOSED", "seq": 6, …}}
+
+The increment of ``next_seq`` is made durable before the file is created, so a crash can waste a
+number but never reuse one. At start, :meth:`EvidenceStream.recover` finds a file that was open
+when the device died, walks it, and turns what it finds into the TORN link (the recovery note)
+that the next file's header will carry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from recorder.evidence.errors import StateError
+from recorder.evidence.header import Kind, Link, LinkState, Suite
+from recorder.evidence.reader import check_file
+from recorder.evidence.writer import EvidenceFile, Guard, Signer, _no_guard, fsync_dir
+
+__all__ = ["EvidenceStream", "file_name", "write_json_atomic"]
+
+_PREFIX = {Kind.MEDIA: "segment", Kind.AUDIT: "audit"}
+
+
+def file_name(kind: Kind, seq: int) -> str:
+    return f"{_PREFIX[kind]}-{seq:08d}.bcam"
+
+
+def write_json_atomic(path: Path, obj: Any, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``obj`` as JSON so that a crash leaves the old or the new version."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    try:
+        os.write(fd, json.dumps(obj, indent=1, sort_keys=True).encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class EvidenceStream:
+    """One device stream: opens files with fresh sequence numbers and links them."""
+
+    def __init__(
+        self,
+        evidence_dir: Path,
+        state_dir: Path,
+        kind: Kind,
+        signer: Signer,
+        device_pub: Ed25519PublicKey,
+        *,
+        recipients: tuple[X25519PublicKey, ...] = (),
+        suite: Suite = Suite.AES_256_GCM,
+        guard: Guard = _no_guard,
+    ) -> None:
+        self.evidence_dir = evidence_dir
+        self.kind = kind
+        self._signer = signer
+        self._pub = device_pub
+        self._recipients = recipients
+        self._suite = suite
+        self._guard = guard
+        self._state_path = state_dir / f"{kind.name.lower()}.chain.json"
+        self.current: EvidenceFile | None = None
+        self._next_seq, self._open, self.last = self._load()
+
+    def _load(self) -> tuple[int, dict[str, Any] | None, Link]:
+        try:
+            raw = self._state_path.read_text()
+        except FileNotFoundError:
+            return self._from_evidence(), None, Link.none()
+        except OSError as e:
+            raise StateError(f"{self._state_path}: cannot read: {e.strerror}") from None
+        try:
+            d = json.loads(raw)
+            next_seq = int(d["next_seq"])
+            last = Link.from_json(d["last"]) if d.get("last") else Link.none()
+            opened = d.get("open")
+            if opened is not None:
+                opened = {
+                    "seq": int(opened["seq"]),
+                    "segment_id": bytes.fromhex(opened["segment_id"]),
+                    "file": str(opened["file"]),
+                }
+        except (ValueError, KeyError, TypeError) as e:
+            raise StateError(f"{self._state_path}: unreadable stream state: {e!r}") from None
+        if next_seq < 1:
+            raise StateError(f"{self._state_path}: next_seq {next_seq} must be at least 1")
+        return max(next_seq, self._from_evidence()), opened, last
+
+    def _from_evidence(self) -> int:
+        """The lowest seq no file in the evidence directory uses (guards a lost state file)."""
+        highest = 0
+        prefix = _PREFIX[self.kind] + "-"
+        if self.evidence_dir.is_dir():
+            for p in self.evidence_dir.glob(prefix + "*.bcam"):
+                digits = p.stem[len(prefix) :]
+                if digits.isdigit():
+                    highest = max(highest, int(digits))
+        return highest + 1
+
+    def _save(self) -> None:
+        opened = self._open and {
+            "seq": self._open["seq"],
+            "segment_id": self._open["segment_id"].hex(),
+            "file": self._open["file"],
+        }
+        state = {"next_seq": self._next_seq, "open": opened, "last": self.last.to_json()}
+        write_json_atomic(self._state_path, state)
+
+    @property
+    def needs_recovery(self) -> bool:
+        return self._open is not None
+
+    def recover(self) -> Link | None:
+        """If a file was left open by a crash, note how far it got; return that link."""
+        if self._open is None:
+            return None
+        seq, seg_id = self._open["seq"], self._open["segment_id"]
+        path = self.evidence_dir / self._open["file"]
+        link = Link(LinkState.TORN, seq, seg_id, 0, bytes(32))
+        if path.exists():
+            o = check_file(path, self._pub)
+            if o.header is not None and o.header.segment_id == seg_id:
+                state = LinkState.CLOSED if o.final else LinkState.TORN
+                link = Link(state, seq, seg_id, o.valid, o.chain)
+        self.last, self._open = link, None
+        self._save()
+        return link
+
+    def open(self, meta: dict[str, Any]) -> EvidenceFile:
+        """Reserve the next seq durably, then create its file linked to the last one."""
+        if self.current is not None:
+            raise StateError(f"{self.current.path}: still open")
+        if self._open is not None:
+            raise StateError("a crashed file must be recovered before a new one is opened")
+        seq = self._next_seq
+        seg_id = secrets.token_bytes(16)
+        name = file_name(self.kind, seq)
+        self._next_seq, self._open = seq + 1, {"seq": seq, "segment_id": seg_id, "file": name}
+        self._save()
+        self.current = EvidenceFile.create(
+            self.evidence_dir / name,
+            kind=self.kind,
+            seq=seq,
+            prev=self.last,
+            signer=self._signer,
+            meta=meta,
+            recipients=self._recipients,
+            suite=self._suite,
+            segment_id=seg_id,
+            guard=self._guard,
+        )
+        return self.current
+
+    def close(self, summary: dict[str, Any]) -> Link:
+        """Close the current file with its FINAL record and remember its link."""
+        if self.current is None:
+            raise StateError("no file is open")
+        f, self.current = self.current, None
+        try:
+            self.last = f.close(summary)
+        except BaseException:
+            f.abandon()
+            # The file stays as it is on disk; note how far it got, as after a crash.
+            try:
+                self.recover()
+            except (OSError, StateError):
+                pass  # the next start recovers it instead
+            raise
+        self._open = None
+        self._save()
+        return self.last

@@ -1,0 +1,169 @@
+"""The device side of one evidence file: write the header, append records, close with FINAL.
+
+Every record is one ``write`` followed by ``fdatasync``, so a power cut loses at most the record
+being written. The writer never reads back, truncates or deletes anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from recorder.evidence.header import SIG_LEN, Header, Kind, Link, LinkState, Suite
+from recorder.evidence.header import header_hash as _header_hash
+from recorder.evidence.header import header_prefix, header_signed
+from recorder.evidence.recipients import wrap
+from recorder.evidence.records import MAX_RECORD, RecordType, next_chain, record_head
+from recorder.evidence.records import record_signed
+from recorder.evidence.stream import TAG_LEN, PayloadCipher
+
+__all__ = ["EvidenceFile", "Signer", "fsync_dir"]
+
+
+class Signer(Protocol):
+    """What the writer needs of the device key (``hal.KeyStore`` satisfies it)."""
+
+    @property
+    def key_id(self) -> bytes: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+Guard = Callable[[int], None]
+"""Called with the byte count before each write; raises OSError (ENOSPC, EIO) to refuse it."""
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _no_guard(nbytes: int) -> None:
+    return None
+
+
+class EvidenceFile:
+    """One open evidence file. Create with :meth:`create`; finish with :meth:`close`."""
+
+    def __init__(
+        self,
+        fd: int,
+        path: Path,
+        header: Header,
+        hhash: bytes,
+        signer: Signer,
+        cipher: PayloadCipher | None,
+        guard: Guard,
+        size: int,
+    ) -> None:
+        self._fd: int | None = fd
+        self.path = path
+        self.header = header
+        self._signer = signer
+        self._cipher = cipher
+        self._guard = guard
+        self.chain = hhash
+        self.records = 0
+        self.bytes_written = size
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        kind: Kind,
+        seq: int,
+        prev: Link,
+        signer: Signer,
+        meta: dict[str, Any],
+        recipients: Sequence[X25519PublicKey] = (),
+        suite: Suite = Suite.AES_256_GCM,
+        segment_id: bytes | None = None,
+        guard: Guard = _no_guard,
+    ) -> EvidenceFile:
+        """Create ``path`` (never overwriting), write and sync the signed header."""
+        segment_id = segment_id or secrets.token_bytes(16)
+        if kind is Kind.AUDIT:
+            suite, file_key, stanzas = Suite.NONE, b"", ()
+        else:
+            if not recipients:
+                raise ValueError("a media file needs at least one agency recipient")
+            file_key = secrets.token_bytes(32)
+            stanzas = tuple(wrap(file_key, r, segment_id) for r in recipients)
+        header = Header(kind, suite, signer.key_id, segment_id, seq, prev, stanzas, meta)
+        prefix = header_prefix(header.encode_body())
+        sig = signer.sign(header_signed(prefix))
+        hhash = _header_hash(prefix, sig)
+        cipher = PayloadCipher(suite, file_key, segment_id, hhash) if file_key else None
+        del file_key  # the camera must not keep it: see spec section 1
+        data = prefix + sig
+        guard(len(data))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o440)
+        try:
+            os.write(fd, data)
+            os.fdatasync(fd)
+            fsync_dir(path.parent)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(fd, path, header, hhash, signer, cipher, guard, len(data))
+
+    @property
+    def seq(self) -> int:
+        return self.header.seq
+
+    @property
+    def is_open(self) -> bool:
+        return self._fd is not None
+
+    def record_size(self, plaintext_len: int) -> int:
+        """Bytes on disk of a record with this much plaintext."""
+        tag = TAG_LEN if self._cipher else 0
+        return 9 + plaintext_len + tag + SIG_LEN
+
+    def _write(self, rtype: RecordType, plaintext: bytes) -> None:
+        if self._fd is None:
+            raise ValueError(f"{self.path}: file is closed")
+        index = self.records
+        body = self._cipher.seal(index, rtype, plaintext) if self._cipher else plaintext
+        if len(body) > MAX_RECORD:
+            raise ValueError(f"record of {len(body)} bytes exceeds {MAX_RECORD}")
+        chain = next_chain(self.chain, rtype, index, body)
+        sig = self._signer.sign(record_signed(self.header.segment_id, index, rtype, chain))
+        head = record_head(len(body), rtype, index)
+        size = len(head) + len(body) + len(sig)
+        self._guard(size)
+        written = os.writev(self._fd, (head, body, sig))
+        if written != size:  # a short write leaves a torn record: the reader sees INCOMPLETE
+            raise OSError(f"{self.path}: short write ({written} of {size} bytes)")
+        os.fdatasync(self._fd)
+        self.chain = chain
+        self.records = index + 1
+        self.bytes_written += size
+
+    def append(self, plaintext: bytes) -> None:
+        """Append one DATA record and make it durable before returning."""
+        self._write(RecordType.DATA, plaintext)
+
+    def close(self, summary: dict[str, Any]) -> Link:
+        """Write the FINAL record and close; return the CLOSED link for the next file."""
+        body = dict(summary, records=self.records + 1)
+        self._write(RecordType.FINAL, json.dumps(body, sort_keys=True).encode())
+        link = Link(LinkState.CLOSED, self.seq, self.header.segment_id, self.records, self.chain)
+        self.abandon()
+        return link
+
+    def abandon(self) -> None:
+        """Close the descriptor without a FINAL record (the file then reads as INCOMPLETE)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
