@@ -89,15 +89,20 @@ class EvidenceFile:
         suite: Suite = Suite.AES_256_GCM,
         segment_id: bytes | None = None,
         guard: Guard = _no_guard,
+        file_key: bytes | None = None,
     ) -> EvidenceFile:
-        """Create ``path`` (never overwriting), write and sync the signed header."""
+        """Create ``path`` (never overwriting), write and sync the signed header.
+
+        ``file_key`` exists for the test-vector generator only; the camera always lets it be
+        drawn fresh here.
+        """
         segment_id = segment_id or secrets.token_bytes(16)
         if kind is Kind.AUDIT:
             suite, file_key, stanzas = Suite.NONE, b"", ()
         else:
             if not recipients:
                 raise ValueError("a media file needs at least one agency recipient")
-            file_key = secrets.token_bytes(32)
+            file_key = file_key or secrets.token_bytes(32)
             stanzas = tuple(wrap(file_key, r, segment_id) for r in recipients)
         header = Header(kind, suite, signer.key_id, segment_id, seq, prev, stanzas, meta)
         prefix = header_prefix(header.encode_body())

@@ -1,0 +1,1 @@
+"""Export of recorded evidence to standard formats."""

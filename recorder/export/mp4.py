@@ -1,0 +1,261 @@
+"""Remux recorded H.264 video into a standard MP4 file, without re-encoding.
+
+The camera's video stream (``STREAM_VIDEO``) is H.264 Annex-B, one access unit per frame, with
+SPS/PPS repeated in-band on every keyframe. That is exactly what FFmpeg's ``mp4`` muxer accepts
+for stream copy, so the encoded bytes go into the file unchanged: only the container around them
+is new, which is what an evidence export wants (the picture a court sees is the picture the camera
+encoded).
+
+Codec parameters come from the stream itself:
+
+* width/height (and pixel format, for validation) come from decoding the first keyframe with
+  FFmpeg's h264 decoder;
+* SPS/PPS for the ``avcC`` box come from the first packet written: the output stream is a
+  codec-less mux stream (``OutputContainer.add_mux_stream``), so PyAV runs FFmpeg's
+  ``extract_extradata`` bitstream filter on that first packet (always our first keyframe, whose
+  in-band SPS/PPS this module checks for) before it writes the header, and the mp4 muxer turns
+  those Annex-B parameter sets into ``avcC`` and converts every Annex-B packet to the
+  length-prefixed form MP4 requires. (Were that step to find nothing, the muxer itself falls back
+  to taking them from the first packet.) No encoder is ever opened, so nothing can invent
+  parameters the stream does not have.
+
+Timing is exact: the track time base is 1/1,000,000 s, so frame timestamps are the recorded
+microsecond ``pts_us`` values, shifted so the first written frame is at 0. Each packet's duration is
+the gap to the next frame; the last frame gets the median of the last few gaps.
+
+Frames are consumed as a stream with one frame of lookahead, so an export of many gigabytes never
+holds more than two frames in memory.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import statistics
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from recorder.evidence.media import STREAM_VIDEO, Frame
+
+__all__ = [
+    "DEFAULT_FRAME_DURATION_US",
+    "Mp4Result",
+    "RemuxError",
+    "remux_to_mp4",
+]
+
+# Duration given to the only frame of a one-frame export, which has no neighbour to measure
+# against: one frame at 30 fps.
+DEFAULT_FRAME_DURATION_US = 33_333
+
+_TIME_BASE = Fraction(1, 1_000_000)  # pts_us units; the MP4 track timescale becomes 1 MHz
+_LAST_DURATION_WINDOW = 31  # the last frame's duration is the median of this many recent gaps
+
+_NAL_SPS = 7
+_NAL_PPS = 8
+_NAL_VCL = range(1, 6)  # coded slice NAL unit types; parameter sets precede them
+
+
+class RemuxError(ValueError):
+    """The frames cannot be remuxed into an MP4 file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mp4Result:
+    """What ``remux_to_mp4`` wrote."""
+
+    path: Path
+    frames: int  # video frames written
+    keyframes: int  # of which keyframes
+    duration_s: float  # track duration: last pts - first pts + last frame's duration
+    width: int
+    height: int
+    first_pts_us: int  # recorded pts of the first frame written (file time 0)
+    last_pts_us: int  # recorded pts of the last frame written
+    dropped_before_keyframe: int  # video frames before the first keyframe (undecodable)
+    skipped_other_streams: int  # frames of streams other than STREAM_VIDEO
+
+
+@dataclass(frozen=True, slots=True)
+class _VideoInfo:
+    width: int
+    height: int
+    pix_fmt: str
+
+
+def remux_to_mp4(
+    frames: Iterable[Frame],
+    out_path: Path,
+    *,
+    creation_time: datetime | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> Mp4Result:
+    """Write the ``STREAM_VIDEO`` frames of ``frames`` to ``out_path`` as an MP4 file.
+
+    ``frames`` may be any iterable, including a generator over a whole recording; it is read once.
+    Video frames before the first keyframe are dropped (they cannot be decoded) and other streams
+    are skipped; both are counted in the result. ``creation_time`` (timezone-aware) becomes the
+    file's ``creation_time``; ``metadata`` adds container tags such as ``title`` or ``comment``
+    (keys the MP4 muxer has no atom for are silently not written, as with ``ffmpeg``).
+
+    Raises ``RemuxError`` if there is no keyframe, the first keyframe lacks SPS/PPS or does not
+    decode, timestamps do not increase, or the picture size changes mid-stream. On any error the
+    partly written ``out_path`` is removed. The file is written in place; it is finished (moov
+    moved to the front for progressive playback) only when this function returns.
+    """
+    tags = _container_tags(creation_time, metadata)
+    skipped = 0
+    dropped = 0
+
+    def video() -> Iterator[Frame]:
+        nonlocal skipped
+        for f in frames:
+            if f.stream == STREAM_VIDEO:
+                yield f
+            else:
+                skipped += 1
+
+    stream_iter = video()
+    first: Frame | None = None
+    for f in stream_iter:
+        if f.keyframe:
+            first = f
+            break
+        dropped += 1
+    if first is None:
+        raise RemuxError(
+            f"no keyframe among the video frames ({dropped} non-keyframes): nothing decodable"
+        )
+
+    sps = _parameter_sets(first.data, _NAL_SPS)
+    if not sps or not _parameter_sets(first.data, _NAL_PPS):
+        raise RemuxError(
+            f"first keyframe (pts {first.pts_us} us) carries no in-band SPS/PPS; "
+            "cannot describe the stream"
+        )
+    info = _probe_keyframe(first)
+
+    container = av.open(
+        str(out_path), "w", format="mp4", container_options={"movflags": "+faststart"}
+    )
+    try:
+        container.metadata.update(tags)
+        stream = container.add_mux_stream(
+            "h264", width=info.width, height=info.height, time_base=_TIME_BASE
+        )
+
+        written = 0
+        keyframes = 0
+        recent: collections.deque[int] = collections.deque(maxlen=_LAST_DURATION_WINDOW)
+
+        def write(f: Frame, duration: int) -> None:
+            nonlocal written, keyframes
+            packet = av.Packet(f.data)
+            packet.stream = stream
+            packet.time_base = _TIME_BASE
+            # No B-frames: a Frame carries only a presentation time, so decode order must be
+            # presentation order (checked below: pts strictly increase).
+            packet.pts = packet.dts = f.pts_us - first.pts_us
+            packet.duration = duration
+            packet.is_keyframe = f.keyframe
+            container.mux_one(packet)
+            written += 1
+            keyframes += f.keyframe
+
+        pending = first
+        for f in stream_iter:
+            gap = f.pts_us - pending.pts_us
+            if gap <= 0:
+                raise RemuxError(
+                    f"video pts do not increase: {f.pts_us} us follows {pending.pts_us} us"
+                )
+            if f.keyframe:
+                new_sps = _parameter_sets(f.data, _NAL_SPS)
+                if new_sps and new_sps != sps:
+                    _check_same_size(f, info)
+                    sps = new_sps
+            write(pending, gap)
+            recent.append(gap)
+            pending = f
+        last_duration = statistics.median_low(recent) if recent else DEFAULT_FRAME_DURATION_US
+        write(pending, last_duration)
+        container.close()
+    except BaseException:
+        with contextlib.suppress(Exception):  # already failing: the first error is what matters
+            container.close()
+        out_path.unlink(missing_ok=True)
+        raise
+
+    return Mp4Result(
+        path=out_path,
+        frames=written,
+        keyframes=keyframes,
+        duration_s=(pending.pts_us - first.pts_us + last_duration) / 1e6,
+        width=info.width,
+        height=info.height,
+        first_pts_us=first.pts_us,
+        last_pts_us=pending.pts_us,
+        dropped_before_keyframe=dropped,
+        skipped_other_streams=skipped,
+    )
+
+
+def _container_tags(
+    creation_time: datetime | None, metadata: Mapping[str, str] | None
+) -> dict[str, str]:
+    tags = dict(metadata or {})
+    if creation_time is not None:
+        if creation_time.tzinfo is None or creation_time.utcoffset() is None:
+            raise RemuxError("creation_time must be timezone-aware")
+        tags["creation_time"] = creation_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return tags
+
+
+def _parameter_sets(data: bytes, nal_type: int) -> tuple[bytes, ...]:
+    """The NAL units of ``nal_type`` that precede the first slice of an Annex-B access unit.
+
+    Stops at the first coded slice, so a keyframe's (large) picture data is never scanned.
+    """
+    found: list[bytes] = []
+    pos = data.find(b"\x00\x00\x01")
+    while pos != -1 and pos + 3 < len(data):
+        start = pos + 3
+        t = data[start] & 0x1F
+        if t in _NAL_VCL:
+            break
+        pos = data.find(b"\x00\x00\x01", start)
+        if t == nal_type:
+            end = len(data) if pos == -1 else pos
+            # A four-byte start code's leading zero (or trailing_zero_8bits) is not payload.
+            found.append(data[start:end].rstrip(b"\x00"))
+    return tuple(found)
+
+
+def _probe_keyframe(frame: Frame) -> _VideoInfo:
+    """Decode one keyframe on its own to learn the picture geometry."""
+    decoder = av.CodecContext.create("h264", "r")
+    try:
+        pictures = decoder.decode(av.Packet(frame.data))
+        pictures += decoder.decode(None)  # drain: a threaded decoder may hold the picture back
+    except av.FFmpegError as e:
+        raise RemuxError(f"keyframe at pts {frame.pts_us} us does not decode: {e}") from e
+    if not pictures:
+        raise RemuxError(f"keyframe at pts {frame.pts_us} us decodes to no picture")
+    picture = pictures[0]
+    return _VideoInfo(picture.width, picture.height, picture.format.name)
+
+
+def _check_same_size(frame: Frame, info: _VideoInfo) -> None:
+    """An MP4 track has one picture format; refuse a stream whose new SPS changes it."""
+    new = _probe_keyframe(frame)
+    if new != info:
+        raise RemuxError(
+            f"picture format changes from {info.width}x{info.height} {info.pix_fmt} to "
+            f"{new.width}x{new.height} {new.pix_fmt} at pts {frame.pts_us} us; "
+            "export the parts to separate files"
+        )

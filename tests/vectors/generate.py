@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Generate the evidence-format test vectors in this directory (spec section 13).
+
+Run from the project root: ``.venv/bin/python tests/vectors/generate.py``.
+
+Randomness is fixed: keys, segment ids and file keys come from SHA-256 of fixed labels, and
+Ed25519 signatures are deterministic. The one exception is HPKE's ephemeral key, which OpenSSL
+draws and ``cryptography`` does not let a caller fix, so the 80 wrapped-key bytes of each media
+header differ from one generation to the next. The verdicts and payload hashes never do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey  # noqa: E402
+
+from recorder.evidence.header import Kind, Link, Suite  # noqa: E402
+from recorder.evidence.keys import Ed25519Signer, raw_public  # noqa: E402
+from recorder.evidence.media import Frame, encode_frames  # noqa: E402
+from recorder.evidence.records import RecordType  # noqa: E402
+from recorder.evidence.writer import EvidenceFile  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def fixed(label: str) -> bytes:
+    return hashlib.sha256(b"bodycam test vector: " + label.encode()).digest()
+
+
+DEVICE = Ed25519PrivateKey.from_private_bytes(fixed("device key"))
+OTHER_DEVICE = Ed25519PrivateKey.from_private_bytes(fixed("another device key"))
+AGENCY = X25519PrivateKey.from_private_bytes(fixed("agency key"))
+OTHER_AGENCY = X25519PrivateKey.from_private_bytes(fixed("another agency key"))
+
+META = {
+    "device_id": "BC-TEST-0001",
+    "officer_id": "4711",
+    "firmware": "0.1.0",
+    "wall_start": "2026-11-28T12:00:00.000000Z",
+    "clock_source": "ntp",
+    "clock_set": True,
+    "mono_start_us": 1_000_000,
+    "recording_id": "r-0001",
+    "part": 1,
+    "trigger": "button",
+    "pre_roll_s": 30.0,
+    "record_interval_s": 1.0,
+}
+
+
+def plaintexts(n: int) -> list[bytes]:
+    """n records of made-up video frames (the format does not look inside them)."""
+    out = []
+    for r in range(n):
+        frames = [
+            Frame(0, 1_000_000 + (r * 3 + i) * 33_333, i == 0, fixed(f"frame {r}.{i}") * (i + 1))
+            for i in range(3)
+        ]
+        out.append(encode_frames(frames))
+    return out
+
+
+def build(
+    *,
+    kind: Kind = Kind.MEDIA,
+    suite: Suite = Suite.AES_256_GCM,
+    data: list[bytes] | None = None,
+    finals: int = 1,
+) -> bytes:
+    data = plaintexts(3) if data is None else data
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.bcam"
+        f = EvidenceFile.create(
+            path,
+            kind=kind,
+            seq=1,
+            prev=Link.none(),
+            signer=Ed25519Signer(DEVICE),
+            meta=META if kind is Kind.MEDIA else {"device_id": "BC-TEST-0001", "boot_id": "b1"},
+            recipients=(AGENCY.public_key(),) if kind is Kind.MEDIA else (),
+            suite=suite,
+            segment_id=fixed("segment id")[:16],
+            file_key=fixed("file key"),
+        )
+        for pt in data:
+            f.append(pt)
+        for k in range(finals):
+            summary = {"records": len(data) + k + 1, "frames": 3 * len(data), "reason": "stop"}
+            f._write(RecordType.FINAL, json.dumps(summary, sort_keys=True).encode())
+        f.abandon()
+        return path.read_bytes()
+
+
+def record_offsets(blob: bytes) -> list[int]:
+    """Byte offsets of each record in a file built by :func:`build`."""
+    body_len = int.from_bytes(blob[11:15], "big")
+    pos, out = 15 + body_len + 64, []
+    while pos < len(blob):
+        out.append(pos)
+        pos += 9 + int.from_bytes(blob[pos : pos + 4], "big") + 64
+    return out
+
+
+def flip(blob: bytes, at: int) -> bytes:
+    return blob[:at] + bytes([blob[at] ^ 0x01]) + blob[at + 1 :]
+
+
+def payload(pts: list[bytes]) -> str:
+    return hashlib.sha256(b"".join(pts)).hexdigest() if pts else "none"
+
+
+def vectors() -> dict[str, tuple[dict[str, str], bytes]]:
+    valid = build()
+    pts = plaintexts(3)
+    offs = record_offsets(valid)
+    dev = raw_public(DEVICE.public_key()).hex()
+    agency = AGENCY.private_bytes_raw().hex()
+
+    def vec(expect: str, valid_records: int, pay: str, comment: str, **kw: str) -> dict[str, str]:
+        return {
+            "expect": expect,
+            "valid-records": str(valid_records),
+            "payload": pay,
+            "device-pub": kw.get("device", dev),
+            "agency-key": kw.get("agency", agency),
+            "comment": comment,
+        }
+
+    swapped = valid[: offs[1]] + valid[offs[2] : offs[3]] + valid[offs[1] : offs[2]]
+    swapped += valid[offs[3] :]
+    audit_events = [
+        json.dumps({"n": i, "event": e, "wall": META["wall_start"], "mono_us": i}).encode()
+        for i, e in enumerate(["boot", "record_start", "marker", "record_stop"])
+    ]
+    mutate: dict[str, Callable[[], tuple[dict[str, str], bytes]]] = {
+        "valid": lambda: (vec("OK", 4, payload(pts), "a closed segment: 3 DATA, 1 FINAL"), valid),
+        "valid-chacha20": lambda: (
+            vec("OK", 4, payload(pts), "the same with ChaCha20-Poly1305 (suite 2)"),
+            build(suite=Suite.CHACHA20_POLY1305),
+        ),
+        "valid-audit": lambda: (
+            vec("OK", 5, payload(audit_events), "an audit log: plaintext events, then FINAL"),
+            build(kind=Kind.AUDIT, data=audit_events),
+        ),
+        "truncated-at-record": lambda: (
+            vec("INCOMPLETE", 2, payload(pts[:2]), "cut at the boundary after record 1"),
+            valid[: offs[2]],
+        ),
+        "torn-last-record": lambda: (
+            vec("INCOMPLETE", 2, payload(pts[:2]), "cut in the middle of record 2"),
+            valid[: offs[2] + 100],
+        ),
+        "torn-header": lambda: (
+            vec("INCOMPLETE", 0, "none", "cut inside the header"),
+            valid[:40],
+        ),
+        "flipped-header": lambda: (
+            vec("TAMPERED", 0, "none", "one bit flipped in the header's meta"),
+            flip(valid, offs[0] - 100),
+        ),
+        "flipped-record-body": lambda: (
+            vec("TAMPERED", 1, payload(pts[:1]), "one bit flipped in record 1's ciphertext"),
+            flip(valid, offs[1] + 50),
+        ),
+        "flipped-signature": lambda: (
+            vec("TAMPERED", 2, payload(pts[:2]), "one bit flipped in record 2's signature"),
+            flip(valid, offs[3] - 10),
+        ),
+        "swapped-records": lambda: (
+            vec("TAMPERED", 1, payload(pts[:1]), "records 1 and 2 swapped"),
+            swapped,
+        ),
+        "wrong-device-key": lambda: (
+            vec(
+                "FOREIGN",
+                0,
+                "none",
+                "checked against another device's key",
+                device=raw_public(OTHER_DEVICE.public_key()).hex(),
+            ),
+            valid,
+        ),
+        "wrong-agency-key": lambda: (
+            vec(
+                "OK",
+                4,
+                "none",
+                "verifies, but the agency key given is not a recipient",
+                agency=OTHER_AGENCY.private_bytes_raw().hex(),
+            ),
+            valid,
+        ),
+        "missing-final": lambda: (
+            vec("INCOMPLETE", 3, payload(pts), "3 DATA records and no FINAL"),
+            build(finals=0),
+        ),
+        "two-finals": lambda: (
+            vec("TAMPERED", 4, payload(pts), "a second, validly signed FINAL after the first"),
+            build(finals=2),
+        ),
+        "trailing-garbage": lambda: (
+            vec("TAMPERED", 4, payload(pts), "bytes after the FINAL record"),
+            valid + b"\x00garbage\xff" * 4,
+        ),
+        "unknown-version": lambda: (
+            vec("MALFORMED", 0, "none", "version line bodycam/v2"),
+            b"bodycam/v2\n" + valid[11:],
+        ),
+        "not-evidence": lambda: (
+            vec("MALFORMED", 0, "none", "an MP4 file, not evidence"),
+            b"\x00\x00\x00\x20ftypisom" + bytes(100),
+        ),
+    }
+    return {name: make() for name, make in mutate.items()}
+
+
+def main() -> None:
+    for old in HERE.glob("*.vec"):
+        old.unlink()
+    for name, (fields, blob) in vectors().items():
+        head = "".join(f"{k}: {v}\n" for k, v in fields.items())
+        (HERE / f"{name}.vec").write_bytes(head.encode() + b"\n" + blob)
+        print(f"{name}.vec: {fields['expect']}")
+
+
+if __name__ == "__main__":
+    main()
