@@ -1,0 +1,55 @@
+"""The ``bodycam`` command: one sub-command per module in this package.
+
+Every sub-command module has ``add_parser(subparsers)`` and a ``run(args) -> int`` it sets as the
+parser's default. Errors the user can fix (a bad path, a wrong key) are printed as one line that
+says what was wrong, and give a documented non-zero exit code; they never end in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import recorder
+from recorder.cli import evidence_cmds, key_cmds
+from recorder.evidence.errors import EvidenceError
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bodycam",
+        description="Open body-worn camera firmware: evidence anyone can verify.",
+    )
+    parser.add_argument("--version", action="version", version=f"bodycam {recorder.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for module in (key_cmds, evidence_cmds):
+        module.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except EvidenceError as e:
+        print(f"bodycam {args.command}: {e}", file=sys.stderr)
+        return getattr(e, "exit_code", 4)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""``bodycam verify`` and ``bodycam export``: the agency's and the public's tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from recorder.evidence.chain import EXIT_CODES, EXIT_UNREADABLE, verify_dir
+from recorder.evidence.errors import EvidenceError
+from recorder.evidence.keys import load_agency_private, load_device_public
+from recorder.export.exporter import ExportRefused, export
+
+EXIT_NO_RECIPIENT = 5
+
+
+def _codes() -> str:
+    return "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="check an evidence directory with only the device's public key",
+        description="Print one verdict line per segment, audit log and gap. Needs no agency key.",
+        epilog=_codes(),
+    )
+    p.add_argument("evidence", type=Path, metavar="EVIDENCE_DIR")
+    p.add_argument("--device-pub", type=Path, required=True, metavar="FILE")
+    p.add_argument("--json", action="store_true", help="one JSON document for scripts")
+    p.set_defaults(run=verify)
+
+    p = sub.add_parser(
+        "export",
+        help="verify, decrypt and export MP4 files with a report",
+        description=(
+            "Verify EVIDENCE_DIR, then decrypt it with the agency key and write one MP4 per "
+            "recording event, audit.jsonl, report.json and report.txt into OUT."
+        ),
+        epilog=_codes() + f"; {EXIT_NO_RECIPIENT} the agency key opens no segment",
+    )
+    p.add_argument("evidence", type=Path, metavar="EVIDENCE_DIR")
+    p.add_argument("--agency-key", type=Path, required=True, metavar="FILE")
+    p.add_argument("--device-pub", type=Path, required=True, metavar="FILE")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="export what verifies even from tampered input; marks the report and file names",
+    )
+    p.set_defaults(run=run_export)
+
+
+def _evidence_dir(path: Path) -> None:
+    if not path.is_dir():
+        err = EvidenceError(f"{path}: not a directory (give the evidence directory)")
+        err.exit_code = EXIT_UNREADABLE  # type: ignore[attr-defined]
+        raise err
+
+
+def verify(args: argparse.Namespace) -> int:
+    _evidence_dir(args.evidence)
+    pub = load_device_public(args.device_pub)
+    report = verify_dir(args.evidence, pub)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report.lines:
+            print(line)
+        if not report.lines:
+            print(f"no evidence files (*.bcam) in {args.evidence}")
+        print(f"overall: {report.worst}" if report.lines else "overall: nothing to verify")
+    return report.exit_code
+
+
+class _Bar:
+    """A progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        frac = min(done / total, 1.0)
+        bar = "#" * int(frac * 40)
+        sys.stderr.write(f"\rexport [{bar:<40}] {frac:6.1%} {done >> 20}/{total >> 20} MiB")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run_export(args: argparse.Namespace) -> int:
+    _evidence_dir(args.evidence)
+    pub = load_device_public(args.device_pub)
+    identity = load_agency_private(args.agency_key)
+    try:
+        result = export(args.evidence, identity, pub, args.out, force=args.force, progress=_Bar())
+    except ExportRefused as e:
+        print(f"bodycam export: {e}", file=sys.stderr)
+        return 3
+    for o in result.outputs:
+        if "file" in o:
+            print(f"{o['verdict']:<10} {o['file']}  {o['frames']} frames, {o['duration_s']:.1f} s")
+        else:
+            print(f"{o['verdict']:<10} recording {o['recording_id']}: {o['error']}")
+    print(f"report: {args.out / 'report.txt'} and report.json")
+    if result.undecryptable:
+        return EXIT_NO_RECIPIENT
+    return result.verification.exit_code
