@@ -72,9 +72,7 @@ class Device:
                 pts.append(pt)
             link = media.close({"frames": records})
             if log:
-                log.log(
-                    "segment_close", wall=1.8e9, mono_us=s, seq=link.seq, records=link.records
-                )
+                log.log("segment_close", wall=1.8e9, mono_us=s, seq=link.seq, records=link.records)
         if log:
             log.close(wall=1.8e9, reason="shutdown")
         return pts

@@ -27,8 +27,18 @@ from tests.test_mp4 import ffprobe
 def keys(tmp_path: Path) -> Path:
     out = tmp_path / "keys"
     assert main(["keygen", "agency", "--out", str(out)]) == 0
-    assert main(["provision", "--state", str(tmp_path / "state"), "--agency-pub",
-                 str(out / "agency.pub")]) == 0
+    assert (
+        main(
+            [
+                "provision",
+                "--state",
+                str(tmp_path / "state"),
+                "--agency-pub",
+                str(out / "agency.pub"),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -38,16 +48,25 @@ def record(tmp_path: Path, recordings: list[list[int]]) -> Path:
     evidence.mkdir(exist_ok=True)
     key = load_device_private(state / "device.key")
     agency = load_agency_public(next((state / "recipients").glob("*.pub")))
-    stream = EvidenceStream(evidence, state, Kind.MEDIA, Ed25519Signer(key), key.public_key(),
-                            recipients=(agency,))
+    stream = EvidenceStream(
+        evidence, state, Kind.MEDIA, Ed25519Signer(key), key.public_key(), recipients=(agency,)
+    )
     counter = 0
     for r, parts in enumerate(recordings):
         for p, n in enumerate(parts):
-            frames = make_h264_frames(n, gop=15, start_pts_us=counter * 33_333,
-                                      counter_start=counter)
-            f = stream.open({"recording_id": f"rec{r}", "part": p + 1, "trigger": "button",
-                             "wall_start": "2026-11-28T12:00:00.000000Z", "clock_set": True,
-                             "device_id": "BC-1"})
+            frames = make_h264_frames(
+                n, gop=15, start_pts_us=counter * 33_333, counter_start=counter
+            )
+            f = stream.open(
+                {
+                    "recording_id": f"rec{r}",
+                    "part": p + 1,
+                    "trigger": "button",
+                    "wall_start": "2026-11-28T12:00:00.000000Z",
+                    "clock_set": True,
+                    "device_id": "BC-1",
+                }
+            )
             for i in range(0, n, 15):  # one record per keyframe interval
                 f.append(encode_frames(frames[i : i + 15]))
             stream.close({"frames": n})
@@ -56,12 +75,23 @@ def record(tmp_path: Path, recordings: list[list[int]]) -> Path:
     return evidence
 
 
-def test_keys_are_private_and_never_printed(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_keys_are_private_and_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     keys = tmp_path / "keys"
     assert main(["keygen", "agency", "--out", str(keys)]) == 0
-    assert main(["provision", "--state", str(tmp_path / "state"), "--agency-pub",
-                 str(keys / "agency.pub")]) == 0
+    assert (
+        main(
+            [
+                "provision",
+                "--state",
+                str(tmp_path / "state"),
+                "--agency-pub",
+                str(keys / "agency.pub"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     for path in (keys / "agency.key", tmp_path / "state" / "device.key"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -70,12 +100,23 @@ def test_keys_are_private_and_never_printed(tmp_path: Path,
     assert "fingerprint" in out
     # never overwritten
     assert main(["keygen", "agency", "--out", str(keys)]) == 4
-    assert main(["provision", "--state", str(tmp_path / "state"), "--agency-pub",
-                 str(keys / "agency.pub")]) == 4
+    assert (
+        main(
+            [
+                "provision",
+                "--state",
+                str(tmp_path / "state"),
+                "--agency-pub",
+                str(keys / "agency.pub"),
+            ]
+        )
+        == 4
+    )
 
 
-def test_verify_and_export_two_recordings(tmp_path: Path, keys: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_and_export_two_recordings(
+    tmp_path: Path, keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     evidence = record(tmp_path, [[45, 30], [30]])
     dev_pub = str(tmp_path / "state" / "device.pub")
     assert main(["verify", str(evidence), "--device-pub", dev_pub]) == 0
@@ -85,8 +126,21 @@ def test_verify_and_export_two_recordings(tmp_path: Path, keys: Path,
     assert doc["worst"] == "OK" and [ln["seq"] for ln in doc["lines"]] == ["1", "2", "3"]
 
     out = tmp_path / "export"
-    assert main(["export", str(evidence), "--agency-key", str(keys / "agency.key"),
-                 "--device-pub", dev_pub, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(evidence),
+                "--agency-key",
+                str(keys / "agency.key"),
+                "--device-pub",
+                dev_pub,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     assert [o["segments"] for o in report["outputs"]] == [[1, 2], [3]]
     first = out / report["outputs"][0]["file"]
@@ -107,8 +161,14 @@ def test_export_refuses_tampered_evidence_unless_forced(tmp_path: Path, keys: Pa
     blob[-100] ^= 1
     seg.chmod(0o600)
     seg.write_bytes(bytes(blob))
-    args = ["export", str(evidence), "--agency-key", str(keys / "agency.key"),
-            "--device-pub", str(tmp_path / "state" / "device.pub")]
+    args = [
+        "export",
+        str(evidence),
+        "--agency-key",
+        str(keys / "agency.key"),
+        "--device-pub",
+        str(tmp_path / "state" / "device.pub"),
+    ]
     assert main([*args, "--out", str(tmp_path / "refused")]) == 3
     assert not (tmp_path / "refused" / "report.json").exists()
     assert main([*args, "--out", str(tmp_path / "forced"), "--force"]) == 3
@@ -120,27 +180,62 @@ def test_export_refuses_tampered_evidence_unless_forced(tmp_path: Path, keys: Pa
 def test_export_with_the_wrong_agency_key_says_so(tmp_path: Path, keys: Path) -> None:
     evidence = record(tmp_path, [[15]])
     assert main(["keygen", "agency", "--out", str(tmp_path / "other")]) == 0
-    code = main(["export", str(evidence), "--agency-key", str(tmp_path / "other/agency.key"),
-                 "--device-pub", str(tmp_path / "state/device.pub"), "--out",
-                 str(tmp_path / "x")])
+    code = main(
+        [
+            "export",
+            str(evidence),
+            "--agency-key",
+            str(tmp_path / "other/agency.key"),
+            "--device-pub",
+            str(tmp_path / "state/device.pub"),
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
     assert code == 5
 
 
 def test_the_installed_command_runs(tmp_path: Path) -> None:
     bodycam = str(Path(sys.executable).parent / "bodycam")
-    r = subprocess.run([bodycam, "verify", str(tmp_path), "--device-pub", "/nonexistent"],
-                       capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [bodycam, "verify", str(tmp_path), "--device-pub", "/nonexistent"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 4
     assert "/nonexistent: no such file" in r.stderr
     assert "Traceback" not in r.stderr
 
 
 @settings(max_examples=200)
-@given(argv=st.lists(st.one_of(
-    st.sampled_from(["verify", "export", "keygen", "provision", "--json", "--force", "--out",
-                     "--device-pub", "--agency-key", "--state", "--agency-pub", "agency",
-                     "device", "/nonexistent", "."]),
-    st.text(max_size=12)), max_size=6))
+@given(
+    argv=st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "verify",
+                    "export",
+                    "keygen",
+                    "provision",
+                    "--json",
+                    "--force",
+                    "--out",
+                    "--device-pub",
+                    "--agency-key",
+                    "--state",
+                    "--agency-pub",
+                    "agency",
+                    "device",
+                    "/nonexistent",
+                    ".",
+                ]
+            ),
+            st.text(max_size=12),
+        ),
+        max_size=6,
+    )
+)
 def test_any_command_line_gets_a_clear_answer_never_a_traceback(argv: list[str]) -> None:
     try:
         code = main(argv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import shutil
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,7 +43,7 @@ def test_a_cut_at_every_byte_keeps_every_complete_record(segment) -> None:  # ty
 def test_the_whole_file_is_ok_and_decrypts_for_both_recipients(segment) -> None:  # type: ignore[no-untyped-def]
     device, blob, pts = segment
     assert decrypt(device, blob) == (Verdict.OK, pts)
-    reader, it = decrypt_file(io.BytesIO(blob), device.pub, device.escrow)
+    _, it = decrypt_file(io.BytesIO(blob), device.pub, device.escrow)
     assert list(it) == pts
 
 

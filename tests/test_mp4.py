@@ -16,7 +16,6 @@ from typing import Any
 
 import av
 import pytest
-from tests.h264 import NAL_IDR, NAL_PPS, NAL_SPS, annexb_nal_types, make_h264_frames, read_counter
 
 from recorder.evidence.media import STREAM_SENSOR, Frame
 from recorder.export.mp4 import (
@@ -25,6 +24,7 @@ from recorder.export.mp4 import (
     RemuxError,
     remux_to_mp4,
 )
+from tests.h264 import NAL_IDR, NAL_PPS, NAL_SPS, annexb_nal_types, make_h264_frames, read_counter
 
 FRAME_US = 1e6 / 30
 

@@ -1,4 +1,4 @@
-"""Every file in tests/vectors/ is checked against its expect:, valid-records: and payload: lines."""
+"""Every vector in tests/vectors/ is checked against its expect:, valid-records: and payload:."""
 
 from __future__ import annotations
 

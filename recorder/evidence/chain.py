@@ -227,9 +227,9 @@ def verify_dir(evidence_dir: Path, device_pub: Ed25519PublicKey) -> Report:
     file_lines = []
     for c in checks:
         o, h = c.outcome, c.outcome.header
-        kind = {None: "?", Kind.MEDIA: "segment", Kind.AUDIT: "audit"}[h.kind if h else None]
+        name = {None: "?", Kind.MEDIA: "segment", Kind.AUDIT: "audit"}[h.kind if h else None]
         file_lines.append(
-            Line(o.verdict, kind, str(h.seq) if h else "", c.path.name, o.valid, o.reason)
+            Line(o.verdict, name, str(h.seq) if h else "", c.path.name, o.valid, o.reason)
         )
     return Report(file_lines + lines, checks)
 

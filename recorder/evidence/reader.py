@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -50,7 +50,7 @@ __all__ = ["FileReader", "Outcome", "Verdict", "check_file", "decrypt_file"]
 _READ_BUFFER = 1 << 20
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """The closed set of verdicts (spec section 11), from best to worst."""
 
     OK = "OK"
@@ -63,9 +63,6 @@ class Verdict(str, Enum):
     @property
     def rank(self) -> int:
         return _RANK[self]
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _RANK = {v: i for i, v in enumerate(Verdict)}
@@ -207,9 +204,7 @@ class FileReader:
                 elif rtype not in (RecordType.DATA, RecordType.FINAL):
                     self._fail(Verdict.TAMPERED, f"record {index}: unknown type {rtype}")
                 else:
-                    self._fail(
-                        Verdict.TAMPERED, f"record {index}: index {rindex} out of order"
-                    )
+                    self._fail(Verdict.TAMPERED, f"record {index}: index {rindex} out of order")
                 return
             chain = next_chain(o.chain, rtype, index, body)
             try:
@@ -306,4 +301,3 @@ def read_bytes(data: bytes, device_pub: Ed25519PublicKey) -> Outcome:
     for _ in reader.records():
         pass
     return reader.outcome
-

@@ -14,6 +14,7 @@ that the next file's header will carry.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -175,10 +176,8 @@ class EvidenceStream:
         except BaseException:
             f.abandon()
             # The file stays as it is on disk; note how far it got, as after a crash.
-            try:
+            with contextlib.suppress(OSError, StateError):  # else the next start recovers it
                 self.recover()
-            except (OSError, StateError):
-                pass  # the next start recovers it instead
             raise
         self._open = None
         self._save()

@@ -15,12 +15,20 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
-from recorder.evidence.header import SIG_LEN, Header, Kind, Link, LinkState, Suite
+from recorder.evidence.header import (
+    SIG_LEN,
+    Header,
+    Kind,
+    Link,
+    LinkState,
+    Stanza,
+    Suite,
+    header_prefix,
+    header_signed,
+)
 from recorder.evidence.header import header_hash as _header_hash
-from recorder.evidence.header import header_prefix, header_signed
 from recorder.evidence.recipients import wrap
-from recorder.evidence.records import MAX_RECORD, RecordType, next_chain, record_head
-from recorder.evidence.records import record_signed
+from recorder.evidence.records import MAX_RECORD, RecordType, next_chain, record_head, record_signed
 from recorder.evidence.stream import TAG_LEN, PayloadCipher
 
 __all__ = ["EvidenceFile", "Signer", "fsync_dir"]
@@ -97,8 +105,9 @@ class EvidenceFile:
         drawn fresh here.
         """
         segment_id = segment_id or secrets.token_bytes(16)
+        stanzas: tuple[Stanza, ...] = ()
         if kind is Kind.AUDIT:
-            suite, file_key, stanzas = Suite.NONE, b"", ()
+            suite, file_key = Suite.NONE, b""
         else:
             if not recipients:
                 raise ValueError("a media file needs at least one agency recipient")

@@ -96,9 +96,7 @@ def _sha256(path: Path) -> str:
 
 def _recordings(report: Report) -> list[Recording]:
     by_id: dict[str, Recording] = {}
-    media = [
-        c for c in report.checks if c.outcome.header and c.outcome.header.kind is Kind.MEDIA
-    ]
+    media = [c for c in report.checks if c.outcome.header and c.outcome.header.kind is Kind.MEDIA]
     for c in sorted(media, key=lambda c: c.seq):
         if c.outcome.verdict in (Verdict.FOREIGN, Verdict.MALFORMED):
             continue  # never export footage this device did not sign
@@ -239,8 +237,8 @@ def render_text(doc: dict[str, Any]) -> str:
         f"exported at:  {doc['exported_at']}",
         f"device key:   {doc['device_key']}",
         f"agency key:   {doc['agency_key']}",
-        f"overall:      {v['worst']}" + ("   ** FORCED EXPORT: NOT FULLY VERIFIED **"
-                                          if doc["forced"] else ""),
+        f"overall:      {v['worst']}"
+        + ("   ** FORCED EXPORT: NOT FULLY VERIFIED **" if doc["forced"] else ""),
         "",
         "Verification",
         "------------",
@@ -252,13 +250,27 @@ def render_text(doc: dict[str, Any]) -> str:
     lines += ["", "Recordings", "----------"]
     for o in doc["outputs"]:
         lines.append(f"{o.get('file', '(not exported)')}")
-        for key in ("verdict", "segments", "trigger", "pre_roll_s", "wall_start", "clock_source",
-                    "officer_id", "frames", "duration_s", "sha256", "error"):
+        for key in (
+            "verdict",
+            "segments",
+            "trigger",
+            "pre_roll_s",
+            "wall_start",
+            "clock_source",
+            "officer_id",
+            "frames",
+            "duration_s",
+            "sha256",
+            "error",
+        ):
             if o.get(key) is not None:
                 lines.append(f"    {key + ':':<14}{o[key]}")
     lines += ["", "Inputs (SHA-256)", "----------------"]
     lines += [f"{i['sha256']}  {i['file']}" for i in doc["inputs"]]
-    lines += ["", f"Audit events exported: {doc['audit_events']} "
-              f"(audit.jsonl, SHA-256 {doc['audit_export']['sha256']})", ""]
+    lines += [
+        "",
+        f"Audit events exported: {doc['audit_events']} "
+        f"(audit.jsonl, SHA-256 {doc['audit_export']['sha256']})",
+        "",
+    ]
     return "\n".join(lines)
-

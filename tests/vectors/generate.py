@@ -20,14 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from recorder.evidence.header import Kind, Link, Suite  # noqa: E402
-from recorder.evidence.keys import Ed25519Signer, raw_public  # noqa: E402
-from recorder.evidence.media import Frame, encode_frames  # noqa: E402
-from recorder.evidence.records import RecordType  # noqa: E402
-from recorder.evidence.writer import EvidenceFile  # noqa: E402
+from recorder.evidence.header import Kind, Link, Suite
+from recorder.evidence.keys import Ed25519Signer, raw_public
+from recorder.evidence.media import Frame, encode_frames
+from recorder.evidence.records import RecordType
+from recorder.evidence.writer import EvidenceFile
 
 HERE = Path(__file__).resolve().parent
 
