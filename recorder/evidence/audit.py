@@ -73,26 +73,29 @@ class AuditLog:
     """
 
     def __init__(self, stream: EvidenceStream, meta: dict[str, Any]) -> None:
-        self._stream = stream
+        self.stream = stream
         self._meta = meta
         self._n = 0
 
     @property
     def is_open(self) -> bool:
-        return self._stream.current is not None
+        return self.stream.current is not None
 
     @property
     def seq(self) -> int | None:
-        return self._stream.current.seq if self._stream.current else None
+        return self.stream.current.seq if self.stream.current else None
 
     def log(self, event: str, *, wall: float, mono_us: int, **fields: Any) -> None:
-        f = self._stream.current or self._stream.open(
+        """Append one event; it is durable when this returns. Raises OSError if it is not."""
+        if self.stream.current is not None and not self.stream.current.is_open:
+            self.stream.fail()  # an earlier write failed: go on in a new, linked file
+        f = self.stream.current or self.stream.open(
             dict(self._meta, wall_start=rfc3339(wall), mono_start_us=mono_us)
         )
         f.append(encode_event(self._n, event, wall, mono_us, fields))
         self._n += 1
 
     def close(self, *, wall: float, reason: str) -> None:
-        if self._stream.current is not None:
-            self._stream.close({"frames": self._n, "wall_end": rfc3339(wall), "reason": reason})
+        if self.stream.current is not None:
+            self.stream.close({"frames": self._n, "wall_end": rfc3339(wall), "reason": reason})
             self._n = 0

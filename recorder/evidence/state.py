@@ -166,6 +166,14 @@ class EvidenceStream:
         )
         return self.current
 
+    def fail(self) -> Link | None:
+        """The current file can take nothing more (a write failed): note how far it got."""
+        if self.current is None:
+            return None
+        self.current.abandon()
+        self.current = None
+        return self.recover()
+
     def close(self, summary: dict[str, Any]) -> Link:
         """Close the current file with its FINAL record and remember its link."""
         if self.current is None:
@@ -174,10 +182,9 @@ class EvidenceStream:
         try:
             self.last = f.close(summary)
         except BaseException:
-            f.abandon()
-            # The file stays as it is on disk; note how far it got, as after a crash.
+            self.current = f
             with contextlib.suppress(OSError, StateError):  # else the next start recovers it
-                self.recover()
+                self.fail()
             raise
         self._open = None
         self._save()

@@ -6,6 +6,7 @@ being written. The writer never reads back, truncates or deletes anything.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -44,7 +45,8 @@ class Signer(Protocol):
 
 
 Guard = Callable[[int], None]
-"""Called with the byte count before each write; raises OSError (ENOSPC, EIO) to refuse it."""
+"""Called with the byte count before the header and each DATA record is written; raises OSError
+(ENOSPC, EIO) to refuse it. FINAL records are not guarded: the space reserve exists so they fit."""
 
 
 def fsync_dir(path: Path) -> None:
@@ -155,11 +157,17 @@ class EvidenceFile:
         sig = self._signer.sign(record_signed(self.header.segment_id, index, rtype, chain))
         head = record_head(len(body), rtype, index)
         size = len(head) + len(body) + len(sig)
-        self._guard(size)
-        written = os.writev(self._fd, (head, body, sig))
-        if written != size:  # a short write leaves a torn record: the reader sees INCOMPLETE
-            raise OSError(f"{self.path}: short write ({written} of {size} bytes)")
-        os.fdatasync(self._fd)
+        if rtype is RecordType.DATA:
+            self._guard(size)  # may refuse (storage full); the file is then still intact
+        try:
+            written = os.writev(self._fd, (head, body, sig))
+            if written != size:
+                raise OSError(errno.EIO, f"short write ({written} of {size} bytes)")
+            os.fdatasync(self._fd)
+        except OSError:
+            # A failed write may have left a torn record: nothing more may follow it.
+            self.abandon()
+            raise
         self.chain = chain
         self.records = index + 1
         self.bytes_written += size

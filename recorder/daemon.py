@@ -1,0 +1,194 @@
+"""The daemon: devices from the registry, one recorder thread, clean shutdown on SIGTERM.
+
+Threads::
+
+    camera thread ──put_nowait──▶ FrameQueue (bounded; a full queue drops and counts, never blocks)
+    input callbacks ──▶ event queue                               │
+                                   recorder loop (this thread) ◀──┘ owns Recorder
+    console thread (later) ──▶ reads Recorder.status() snapshots
+
+The loop ends on SIGTERM or SIGINT (or when a simulated scenario finishes): it closes the open
+segment with its FINAL record, logs the shutdown and returns, well within systemd's 5 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from hal.backend import Backend, Devices, DeviceSettings
+from hal.camera import EncodedFrame
+from hal.errors import HalError
+from hal.inputs import InputEvent
+from hal.registry import load_backend
+from recorder.config import Config
+from recorder.evidence.errors import EvidenceError, KeyFileError
+from recorder.evidence.keys import load_agency_public
+from recorder.recorder import Recorder
+
+__all__ = ["Daemon", "FrameQueue", "StartupError", "load_recipients", "settings_from"]
+
+log = logging.getLogger("bodycam.daemon")
+
+_POLL_S = 0.05
+
+
+class StartupError(EvidenceError):
+    """The daemon cannot start: not provisioned, backend unavailable, bad state."""
+
+
+class FrameQueue:
+    """The bounded hand-over from the camera thread: never blocks it, counts what it drops."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._q: queue.Queue[EncodedFrame] = queue.Queue(maxsize)
+        self.dropped = 0
+
+    def put_nowait(self, frame: EncodedFrame) -> bool:
+        try:
+            self._q.put_nowait(frame)
+        except queue.Full:
+            self.dropped += 1
+            return False
+        return True
+
+    def backlog(self) -> int:
+        return self._q.qsize()
+
+    def get(self, timeout: float) -> EncodedFrame | None:
+        try:
+            return self._q.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def get_nowait(self) -> EncodedFrame | None:
+        try:
+            return self._q.get_nowait()
+        except queue.Empty:
+            return None
+
+
+def load_recipients(state_dir: Path) -> tuple[X25519PublicKey, ...]:
+    """The agency public keys installed by ``bodycam provision``; at least one is required."""
+    rdir = state_dir / "recipients"
+    paths = sorted(rdir.glob("*.pub")) if rdir.is_dir() else []
+    if not paths:
+        raise StartupError(
+            f"{rdir}: no agency recipient keys; provision the device first "
+            "(bodycam provision --state DIR --agency-pub FILE)"
+        )
+    try:
+        return tuple(load_agency_public(p) for p in paths)
+    except KeyFileError as e:
+        raise StartupError(str(e)) from None
+
+
+def settings_from(config: Config) -> DeviceSettings:
+    v, sim = config["video"], config["sim"]
+    cap = sim["storage_capacity_mib"]
+    return DeviceSettings(
+        device_id=config["device"]["id"],
+        width=v["width"],
+        height=v["height"],
+        fps=v["fps"],
+        bitrate=v["bitrate"],
+        keyframe_interval_s=v["keyframe_interval_s"],
+        state_dir=config.state_dir,
+        evidence_dir=config.evidence_dir,
+        pins=dict(config["pins"]),
+        speed=sim["speed"],
+        clock_never_set=sim["clock_never_set"],
+        storage_capacity_bytes=cap * 1024 * 1024 if cap else None,
+    )
+
+
+class Daemon:
+    """Runs a Recorder on the devices of the configured backend until told to stop."""
+
+    def __init__(self, config: Config, *, backend: Backend | None = None) -> None:
+        self.config = config
+        self.backend = backend or self._load_backend()
+        self.stopping = threading.Event()
+        self.stop_reason = "shutdown"
+        self.devices: Devices | None = None
+        self.recorder: Recorder | None = None
+        self.frames: FrameQueue | None = None
+        self.on_ready: Callable[[Daemon], None] | None = None
+        self.on_loop: Callable[[Daemon], None] | None = None
+
+    def _load_backend(self) -> Backend:
+        try:
+            return load_backend(self.config["device"]["backend"])
+        except HalError as e:
+            raise StartupError(str(e)) from None
+
+    def stop(self, reason: str = "shutdown") -> None:
+        self.stop_reason = reason
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.stop(signal.Signals(signum).name.lower())
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self, scenario: Path | None = None) -> int:
+        cfg = self.config
+        for d in (cfg.state_dir, cfg.evidence_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        recipients = load_recipients(cfg.state_dir)
+        try:
+            devices = self.backend.create(settings_from(cfg))
+        except (HalError, ValueError, OSError) as e:
+            raise StartupError(f"backend {self.backend.name!r}: {e}") from None
+        self.devices = devices
+        try:
+            return self._run(devices, recipients, scenario)
+        finally:
+            devices.close()
+
+    def _run(
+        self, devices: Devices, recipients: tuple[X25519PublicKey, ...], scenario: Path | None
+    ) -> int:
+        cfg = self.config
+        fps = cfg["video"]["fps"]
+        frames = self.frames = FrameQueue(max(8, round(cfg["recording"]["queue_s"] * fps)))
+        rec = self.recorder = Recorder(cfg, devices, recipients)
+        rec.open()
+        events: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
+        devices.inputs.subscribe(events.put)
+        if scenario is not None:
+            self.backend.play(devices, scenario, lambda: self.stop("scenario_finished"))
+        devices.camera.start(frames)
+        log.info("recording loop running (%s backend)", self.backend.name)
+        if self.on_ready:
+            self.on_ready(self)
+        try:
+            while not self.stopping.is_set():
+                frame = frames.get(timeout=_POLL_S)
+                while not events.empty():
+                    rec.input(events.get_nowait())
+                if frame is not None:
+                    rec.frame(frame)
+                rec.poll(devices.clock.monotonic() if frame is None else frame.timestamp_us / 1e6)
+                if self.on_loop:
+                    self.on_loop(self)
+        finally:
+            devices.camera.stop()
+            # Frames the camera handed over before it stopped belong to the evidence too.
+            while (frame := frames.get_nowait()) is not None:
+                rec.frame(frame)
+            while not events.empty():
+                rec.input(events.get_nowait())
+            if frames.dropped:
+                rec.audit("fault", what="frames dropped", count=frames.dropped)
+            rec.close(self.stop_reason)
+        return 0

@@ -1,0 +1,384 @@
+"""The recorder: the one owner of the ring buffer, the state machine, the writer and the audit log.
+
+It is driven by one thread (see ``daemon``): frames, input events and clock ticks come in through
+:meth:`Recorder.frame`, :meth:`Recorder.input` and :meth:`Recorder.poll`; everything it does to the
+disk and to the indicators happens on that thread. Input events are applied in time order with
+the frames: an event waits until the frames before it have been placed, so the seam between the
+pre-event buffer and the live recording has no gap and no duplicate.
+
+A fault in the indicators is logged and recording carries on. A failed evidence write closes
+the segment as cleanly as the storage allows, stops, raises the alarm and is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+import recorder
+from hal.backend import Devices
+from hal.camera import EncodedFrame
+from hal.inputs import InputEvent
+from recorder.config import Config
+from recorder.evidence.audit import AuditLog
+from recorder.evidence.header import Kind, Suite
+from recorder.evidence.state import EvidenceStream
+from recorder.recording import RecordingWriter, WriteFailed
+from recorder.ringbuffer import RingBuffer
+from recorder.statemachine import (
+    Action,
+    Feedback,
+    Marker,
+    Mute,
+    PostRecord,
+    Refused,
+    Remind,
+    Rollover,
+    Rules,
+    Start,
+    State,
+    StateMachine,
+    Stealth,
+    Stop,
+)
+
+__all__ = ["Recorder"]
+
+log = logging.getLogger("bodycam.recorder")
+
+_CHECK_EVERY_S = 10.0
+_SUITES = {"aes-256-gcm": Suite.AES_256_GCM, "chacha20-poly1305": Suite.CHACHA20_POLY1305}
+
+
+@dataclass
+class Counters:
+    frames: int = 0
+    recordings: int = 0
+    segments: int = 0
+    write_failures: int = 0
+    faults: list[str] = field(default_factory=list)
+
+
+class Recorder:
+    def __init__(
+        self,
+        config: Config,
+        devices: Devices,
+        recipients: tuple[X25519PublicKey, ...],
+    ) -> None:
+        self.config = config
+        self.devices = devices
+        rec = config["recording"]
+        self.rules = Rules(
+            stop_hold_s=rec["stop_hold_s"],
+            post_event_s=rec["post_event_s"],
+            reminder_s=rec["reminder_s"],
+            max_recording_s=rec["max_recording_s"],
+            holster_trigger=rec["holster_trigger"],
+            external_trigger=rec["external_trigger"],
+        )
+        self.machine = StateMachine(self.rules)
+        self.ring = RingBuffer(rec["pre_event_s"], rec["pre_event_max_mib"] * 1024 * 1024)
+        keystore = devices.keystore
+        device_pub = Ed25519PublicKey.from_public_bytes(keystore.public_key_bytes)
+        evidence, state = config.evidence_dir, config.state_dir
+        self.media = EvidenceStream(
+            evidence,
+            state,
+            Kind.MEDIA,
+            keystore,
+            device_pub,
+            recipients=recipients,
+            suite=_SUITES[rec["suite"]],
+            guard=self._guard,
+        )
+        audit_stream = EvidenceStream(evidence, state, Kind.AUDIT, keystore, device_pub)
+        self.boot_id = secrets.token_hex(8)
+        self.audit_log = AuditLog(audit_stream, {**self._base_meta(), "boot_id": self.boot_id})
+        self.writer: RecordingWriter | None = None
+        self.counters = Counters()
+        self._events: deque[InputEvent] = deque()
+        self._next_check = 0.0
+        self._warned: set[str] = set()
+        self._reserve = config["storage"]["reserve_mib"] * 1024 * 1024
+        self._rollover_due = False
+
+    # --- what the daemon calls ---------------------------------------------------------------
+
+    def open(self) -> None:
+        """Recover from a crash if there was one, then log the boot."""
+        notes = [(s.kind, s.recover()) for s in (self.media, self.audit_log.stream)]
+        self.audit("boot", firmware=recorder.__version__, config=self.config.source)
+        for kind, link in notes:
+            if link is not None:
+                self.audit(
+                    "recovered",
+                    stream=kind.name.lower(),
+                    seq=link.seq,
+                    records=link.records,
+                    closed=link.state.name == "CLOSED",
+                )
+        self._indicate("led", "status", True)
+
+    def input(self, event: InputEvent) -> None:
+        """Queue an input event; it is applied once the frames before it are placed."""
+        self._events.append(event)
+
+    def frame(self, frame: EncodedFrame) -> None:
+        t = frame.timestamp_us / 1e6
+        self._apply_events(until=t)
+        self.counters.frames += 1
+        if self._rollover_due and frame.keyframe:
+            self._rollover_due = False
+            self._stop(Stop(t, "rollover"))
+            self._start(Start(t, "rollover"))
+        if self.writer is not None:
+            try:
+                self.writer.add(frame)
+            except WriteFailed as e:
+                self._write_failed(e, t)
+                self.ring.push(frame)
+        else:
+            self.ring.push(frame)
+        self._do(self.machine.tick(t))
+
+    def poll(self, now: float) -> None:
+        """Time passes with or without frames: apply due events, flush due records, check."""
+        self._apply_events(until=now)
+        self._do(self.machine.tick(now))
+        if self.writer is not None:
+            try:
+                self.writer.flush_due(round(now * 1e6))
+            except WriteFailed as e:
+                self._write_failed(e, now)
+        if now >= self._next_check:
+            self._next_check = now + _CHECK_EVERY_S
+            self._check_health(now)
+
+    def close(self, reason: str = "shutdown") -> None:
+        now = self.devices.clock.monotonic()
+        self._apply_events(until=float("inf"))
+        self._do(self.machine.shutdown(now))
+        self.audit("shutdown", reason=reason)
+        try:
+            self.audit_log.close(wall=self.devices.clock.wall(), reason=reason)
+        except OSError as e:
+            log.error("audit log could not be closed: %s", e)
+
+    # --- status -------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        d = self.devices
+        st = self.machine
+        battery = d.battery.state
+        return {
+            "state": st.state.value,
+            "recording_since": st.recording_since,
+            "recording_id": self.writer.recording_id if self.writer else None,
+            "pre_roll_s": round(self.ring.span_us / 1e6, 2),
+            "pre_roll_bytes": self.ring.nbytes,
+            "muted": st.muted,
+            "stealth": st.stealth,
+            "frames": self.counters.frames,
+            "recordings": self.counters.recordings,
+            "segments": self.counters.segments,
+            "battery_percent": round(battery.percent, 1),
+            "battery_charging": battery.charging,
+            "storage_free_bytes": d.storage.free_bytes(),
+            "storage_total_bytes": d.storage.total_bytes(),
+            "clock_source": d.clock.source,
+            "clock_set": d.clock.is_set,
+            "faults": list(self.counters.faults),
+        }
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _base_meta(self) -> dict[str, Any]:
+        dev = self.config["device"]
+        return {
+            "device_id": dev["id"],
+            "officer_id": dev["officer_id"],
+            "firmware": recorder.__version__,
+        }
+
+    def _guard(self, nbytes: int) -> None:
+        """Refuse a media write that would eat into the reserve kept for closing files."""
+        storage = self.devices.storage
+        if storage.free_bytes() - nbytes < self._reserve:
+            raise OSError(28, "evidence volume full (reserve reached)")
+        storage.guard(nbytes)
+
+    def audit(self, event: str, **fields: Any) -> None:
+        clock = self.devices.clock
+        try:
+            self.audit_log.log(
+                event, wall=clock.wall(), mono_us=round(clock.monotonic() * 1e6), **fields
+            )
+        except OSError as e:
+            self._fault(f"audit log write failed: {e}")
+
+    def _fault(self, what: str) -> None:
+        log.error("%s", what)
+        self.counters.faults = [*self.counters.faults[-9:], what]
+
+    def _apply_events(self, until: float) -> None:
+        while self._events and self._events[0].t <= until:
+            ev = self._events.popleft()
+            self._do(self.machine.handle(ev))
+
+    def _do(self, actions: list[Action]) -> None:
+        for a in actions:
+            match a:
+                case Start():
+                    self._start(a)
+                case Stop():
+                    self._stop(a)
+                case PostRecord():
+                    self.audit("record_stop", reason="button", post_event_s=a.until - a.t)
+                    self._indicate("beep", "short")
+                case Rollover():
+                    self._rollover(a)
+                case Marker():
+                    self.audit("marker", recording_id=self._rid())
+                    self._indicate("haptic", "short")
+                case Mute():
+                    self.audit("mute" if a.on else "unmute", recording_id=self._rid())
+                    self._indicate("haptic", "short")
+                case Stealth():
+                    self.audit("stealth_on" if a.on else "stealth_off")
+                    self._stealth(a.on)
+                case Remind():
+                    self._indicate("haptic", "double")
+                    self._indicate("beep", "short")
+                case Refused():
+                    self.audit(
+                        "fault", what="recording refused", trigger=a.trigger, reason=a.reason
+                    )
+                    self._indicate("beep", "alarm")
+                case Feedback():
+                    self._indicate("haptic", "short")
+
+    def _rid(self) -> str | None:
+        return self.writer.recording_id if self.writer else None
+
+    def _start(self, a: Start) -> None:
+        rec = self.config["recording"]
+        self.writer = RecordingWriter(
+            self.media,
+            trigger=a.trigger,
+            trigger_us=round(a.t * 1e6),
+            record_interval_s=rec["record_interval_s"],
+            segment_s=rec["segment_s"],
+            meta=self._base_meta(),
+            clock=self.devices.clock,
+            audit=self.audit,
+        )
+        self.counters.recordings += 1
+        pre = self.ring.drain()
+        self.audit(
+            "record_start",
+            trigger=a.trigger,
+            recording_id=self.writer.recording_id,
+            pre_roll_s=round((a.t * 1e6 - pre[0].timestamp_us) / 1e6, 3) if pre else 0.0,
+        )
+        self._indicate("led", "recording", True)
+        self._indicate("haptic", "long")
+        self._indicate("beep", "short")
+        try:
+            for f in pre:
+                self.writer.add(f)
+            self.writer.flush()  # trigger to first durable record: do not wait a record interval
+        except WriteFailed as e:
+            self._write_failed(e, a.t)
+
+    def _stop(self, a: Stop) -> None:
+        w, self.writer = self.writer, None
+        self._rollover_due = False
+        if w is not None:
+            try:
+                w.close(a.reason)
+            except WriteFailed as e:
+                self._fault(f"closing the recording failed: {e}")
+            self.counters.segments += len(w.segments)
+            self.audit(
+                "record_stop",
+                reason=a.reason,
+                recording_id=w.recording_id,
+                frames=w.frames,
+                segments=w.segments,
+            )
+        self._indicate("led", "recording", False)
+        if a.reason != "storage_full":
+            self._indicate("haptic", "double")
+            self._indicate("beep", "double")
+
+    def _rollover(self, a: Rollover) -> None:
+        """Max length reached: at the next keyframe, close this recording and go straight on in
+        a new one, so that both decode on their own and no frame falls between them."""
+        self._rollover_due = self.writer is not None
+
+    def _write_failed(self, e: WriteFailed, t: float) -> None:
+        self.counters.write_failures += 1
+        self._fault(f"evidence write failed: {e}")
+        if e.reason == "storage_full":
+            self.audit("storage_full", free_bytes=self.devices.storage.free_bytes())
+            self._do(self.machine.storage_is_full(t))
+        else:
+            self.audit("fault", what="evidence write failed", error=str(e.error))
+            self._do(self.machine.storage_is_full(t))
+        self.writer = None
+        self._indicate("led", "warning", True)
+        self._indicate("beep", "alarm")
+        self._indicate("haptic", "alarm")
+
+    def _check_health(self, now: float) -> None:
+        d, cfg = self.devices, self.config
+        try:
+            free, total = d.storage.free_bytes(), d.storage.total_bytes()
+            low = total > 0 and free * 100 / total < cfg["storage"]["low_space_percent"]
+            if low and "storage_low" not in self._warned:
+                self._warned.add("storage_low")
+                self.audit("storage_low", free_bytes=free, total_bytes=total)
+                self._indicate("led", "warning", True)
+            if self.machine.storage_full and free - self._reserve > 64 * 1024 * 1024:
+                self.machine.storage_has_room()
+            pct = d.battery.percent
+            if pct < cfg["battery"]["low_percent"] and "battery_low" not in self._warned:
+                self._warned.add("battery_low")
+                self.audit("battery_low", percent=round(pct, 1))
+                self._indicate("led", "warning", True)
+                self._indicate("haptic", "triple")
+            if d.camera.fault is not None and "camera" not in self._warned:
+                self._warned.add("camera")
+                self.audit("fault", what="camera", error=str(d.camera.fault))
+                self._fault(f"camera: {d.camera.fault}")
+        except Exception as e:
+            self._fault(f"health check failed: {e!r}")
+
+    def _indicate(self, kind: str, what: str, on: bool = True) -> None:
+        ind = self.devices.indicators
+        try:
+            if kind == "led":
+                ind.set_led(what, on)
+            elif kind == "haptic":
+                ind.haptic(what)
+            else:
+                ind.beep(what)
+        except Exception as e:
+            self._fault(f"indicator {kind} {what}: {e!r}")
+
+    def _stealth(self, on: bool) -> None:
+        try:
+            self.devices.indicators.stealth = on
+        except Exception as e:
+            self._fault(f"indicator stealth: {e!r}")
+
+    @property
+    def state(self) -> State:
+        return self.machine.state

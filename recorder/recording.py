@@ -1,0 +1,185 @@
+"""One recording event on disk: frames in, records and segments out.
+
+A recording is one or more media segments sharing a ``recording_id``. Frames are gathered into a
+record until it holds ``record_interval_s`` of media, then the record is written and synced, so a
+power cut loses at most that much. Segments roll at the first keyframe after ``segment_s``, so each
+segment decodes on its own; the frames flow on with no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from hal.camera import EncodedFrame
+from hal.clock import Clock
+from recorder.evidence.audit import rfc3339
+from recorder.evidence.media import STREAM_VIDEO, Frame, encode_frames
+from recorder.evidence.state import EvidenceStream
+
+__all__ = ["RecordingWriter", "WriteFailed", "clock_meta"]
+
+AuditFn = Callable[..., None]
+"""``audit(event, **fields)``: log to the audit trail (the recorder supplies the clock)."""
+
+
+def clock_meta(clock: Clock) -> dict[str, Any]:
+    """The clock facts every header carries (spec section 4.1)."""
+    return {
+        "wall_start": rfc3339(clock.wall()),
+        "clock_source": clock.source,
+        "clock_set": clock.is_set,
+        "mono_start_us": round(clock.monotonic() * 1e6),
+    }
+
+
+class WriteFailed(Exception):
+    """A record could not be written; the recording has been closed as well as it could be."""
+
+    def __init__(self, reason: str, error: OSError) -> None:
+        super().__init__(f"{reason}: {error}")
+        self.reason = reason  # storage_full | fault
+        self.error = error
+
+
+class RecordingWriter:
+    """Writes one recording: call :meth:`add` for every frame, then :meth:`close`."""
+
+    def __init__(
+        self,
+        stream: EvidenceStream,
+        *,
+        trigger: str,
+        trigger_us: int,
+        record_interval_s: float,
+        segment_s: float,
+        meta: dict[str, Any],
+        clock: Clock,
+        audit: AuditFn,
+    ) -> None:
+        self.recording_id = secrets.token_hex(6)
+        self.trigger = trigger
+        self.trigger_us = trigger_us
+        self._stream = stream
+        self._record_us = round(record_interval_s * 1e6)
+        self._segment_us = round(segment_s * 1e6)
+        self._meta = meta
+        self._clock = clock
+        self._audit = audit
+        self._pending: list[EncodedFrame] = []
+        self._part = 0
+        self._seg_start_us = 0
+        self._seg_frames = 0
+        self._seg_first_us = 0
+        self.frames = 0
+        self.segments: list[int] = []
+        self.first_us: int | None = None
+        self.last_us: int | None = None
+        self.pre_roll_s = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self._stream.current is not None
+
+    def add(self, frame: EncodedFrame) -> None:
+        """Take the next frame of the recording (the first must be a keyframe)."""
+        if not self.is_open:
+            if not frame.keyframe:
+                raise ValueError("a recording must begin with a keyframe")
+            if self.first_us is None:
+                self.first_us = frame.timestamp_us
+                self.pre_roll_s = max(0.0, (self.trigger_us - frame.timestamp_us) / 1e6)
+            self._open_segment(frame.timestamp_us)
+        elif frame.keyframe and frame.timestamp_us - self._seg_start_us >= self._segment_us:
+            self._close_segment("rollover")
+            self._open_segment(frame.timestamp_us)
+        elif (
+            self._pending and frame.timestamp_us - self._pending[0].timestamp_us >= self._record_us
+        ):
+            self.flush()
+        self._pending.append(frame)
+        self.frames += 1
+        self._seg_frames += 1
+        self.last_us = frame.timestamp_us
+
+    def flush_due(self, now_us: int) -> None:
+        """Write the pending record if it is due even though no new frame came (camera stall)."""
+        if self._pending and now_us - self._pending[0].timestamp_us >= self._record_us:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending frames as one record and sync it."""
+        if not self._pending:
+            return
+        frames, self._pending = self._pending, []
+        plaintext = encode_frames(
+            Frame(STREAM_VIDEO, f.timestamp_us, f.keyframe, f.data) for f in frames
+        )
+        f = self._stream.current
+        assert f is not None
+        try:
+            f.append(plaintext)
+        except OSError as e:
+            self._fail(e)
+
+    def _fail(self, error: OSError) -> None:
+        """Close what can be closed after a refused or failed write, then raise WriteFailed."""
+        f = self._stream.current
+        reason = "storage_full" if error.errno in (28, 122) else "fault"  # ENOSPC, EDQUOT
+        if f is not None and f.is_open:
+            try:
+                self._close_segment(reason)  # the refusal left the file intact: close it
+            except OSError:
+                self._stream.fail()
+        elif f is not None:
+            link = self._stream.fail()
+            seq = link.seq if link else None
+            records = link.records if link else None
+            self._audit("segment_close", seq=seq, records=records, reason=reason, torn=True)
+        raise WriteFailed(reason, error) from error
+
+    def _open_segment(self, start_us: int) -> None:
+        self._part += 1
+        meta = {
+            **self._meta,
+            **clock_meta(self._clock),
+            "recording_id": self.recording_id,
+            "part": self._part,
+            "trigger": self.trigger,
+            "pre_roll_s": round(self.pre_roll_s, 3) if self._part == 1 else 0.0,
+            "record_interval_s": self._record_us / 1e6,
+        }
+        try:
+            f = self._stream.open(meta)
+        except OSError as e:
+            raise WriteFailed("storage_full" if e.errno in (28, 122) else "fault", e) from e
+        self._seg_start_us = start_us
+        self._seg_first_us = start_us
+        self._seg_frames = 0
+        self.segments.append(f.seq)
+        self._audit("segment_open", seq=f.seq, recording_id=self.recording_id, part=self._part)
+
+    def _close_segment(self, reason: str) -> None:
+        self.flush()
+        f = self._stream.current
+        assert f is not None
+        last = self.last_us if self.last_us is not None else self._seg_first_us
+        summary = {
+            "frames": self._seg_frames,
+            "first_pts_us": self._seg_first_us,
+            "last_pts_us": last,
+            "duration_s": round((last - self._seg_first_us) / 1e6, 6),
+            "wall_end": rfc3339(self._clock.wall()),
+            "reason": reason,
+        }
+        link = self._stream.close(summary)
+        self._audit("segment_close", seq=link.seq, records=link.records, reason=reason)
+
+    def close(self, reason: str) -> None:
+        """Write what is pending and close the segment with its FINAL record."""
+        if self.is_open:
+            try:
+                self._close_segment(reason)
+            except OSError as e:
+                self._fail(e)
