@@ -1,0 +1,86 @@
+"""SimBackend: builds a complete simulated device and plays scenarios on it.
+
+Everything runs in this process: one MockFactory for the pins, one SimClock shared by all
+devices, a device key generated on first use (like provisioning a new camera). Virtual time
+moves once the camera has been started (see ``sim.camera``), or when a test advances the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpiozero.pins.mock import MockFactory
+
+from hal.backend import Backend, Devices, DeviceSettings
+from hal.errors import BackendError
+from hal.keystore import FileKeyStore, generate_key_file
+from sim.battery import SimBattery
+from sim.camera import SimCamera
+from sim.clock import SimClock
+from sim.indicators import SimIndicators
+from sim.inputs import SimInputs
+from sim.player import schedule
+from sim.scenario import load_scenario
+from sim.storage import DEFAULT_CAPACITY, SimStorage
+
+__all__ = ["SimBackend", "SimDevices"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SimDevices(Devices):
+    """Devices with their simulator types, so that tests reach the verbs without casts."""
+
+    camera: SimCamera
+    clock: SimClock
+    inputs: SimInputs
+    indicators: SimIndicators
+    battery: SimBattery
+    storage: SimStorage
+
+
+class SimBackend(Backend):
+    """The simulator: every device in software, on one virtual clock."""
+
+    name = "sim"
+
+    def create(self, settings: DeviceSettings) -> SimDevices:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        settings.evidence_dir.mkdir(parents=True, exist_ok=True)
+        key_path = settings.state_dir / "device.key"
+        if not key_path.exists():
+            generate_key_file(key_path)
+            log.warning("sim: no device key at %s; generated a new one", key_path)
+        keystore = FileKeyStore(key_path)
+        factory = MockFactory()
+        clock = SimClock(never_set=settings.clock_never_set)
+        camera = SimCamera(
+            clock=clock,
+            width=settings.width,
+            height=settings.height,
+            fps=settings.fps,
+            bitrate=settings.bitrate,
+            keyframe_interval_s=settings.keyframe_interval_s,
+            device_id=settings.device_id,
+            speed=settings.speed,
+        )
+        capacity = settings.storage_capacity_bytes or DEFAULT_CAPACITY
+        return SimDevices(
+            camera=camera,
+            clock=clock,
+            inputs=SimInputs(clock=clock, pins=settings.pins, pin_factory=factory),
+            indicators=SimIndicators(clock=clock, pins=settings.pins, pin_factory=factory),
+            battery=SimBattery(clock=clock),
+            storage=SimStorage(settings.evidence_dir, capacity, clock=clock),
+            keystore=keystore,
+        )
+
+    def play(self, devices: Devices, scenario_path: Path, on_finished: Callable[[], None]) -> None:
+        """Validate the scenario (ScenarioError if bad) and schedule it from the present."""
+        if not isinstance(devices, SimDevices):
+            raise BackendError("backend 'sim' can play scenarios only on devices it created")
+        schedule(load_scenario(scenario_path), devices, on_finished)
