@@ -21,7 +21,7 @@ from hal.clock import CLOCK_SOURCES, Clock, SystemClock
 from hal.errors import BackendError, DeviceError, HalError
 from hal.indicators import LED_NAMES, PATTERNS, Indicators
 from hal.inputs import INPUT_NAMES, InputEvent, Inputs
-from hal.keystore import FileKeyStore, KeyStore, generate_key_file
+from hal.keystore import FileKeyStore, KeyStore
 from hal.registry import BACKENDS, load_backend
 from hal.storage import StatvfsStorage, Storage
 
@@ -52,6 +52,5 @@ __all__ = [
     "StatvfsStorage",
     "Storage",
     "SystemClock",
-    "generate_key_file",
     "load_backend",
 ]

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hal.errors import DeviceError
 
-__all__ = ["FileKeyStore", "KeyStore", "generate_key_file"]
+__all__ = ["FileKeyStore", "KeyStore"]
 
 
 class KeyStore(ABC):
@@ -90,17 +90,3 @@ class FileKeyStore(KeyStore):
 
     def _public_key_bytes(self) -> bytes:
         return self._public
-
-
-def generate_key_file(path: Path) -> None:
-    """Create a new Ed25519 device key at ``path`` with mode 0600; never overwrites a file."""
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-        f.flush()
-        os.fsync(f.fileno())

@@ -16,7 +16,7 @@ from gpiozero.pins.mock import MockFactory
 
 from hal.backend import Backend, Devices, DeviceSettings
 from hal.errors import BackendError
-from hal.keystore import FileKeyStore, generate_key_file
+from hal.keystore import FileKeyStore
 from sim.battery import SimBattery
 from sim.camera import SimCamera
 from sim.clock import SimClock
@@ -51,11 +51,8 @@ class SimBackend(Backend):
     def create(self, settings: DeviceSettings) -> SimDevices:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         settings.evidence_dir.mkdir(parents=True, exist_ok=True)
-        key_path = settings.state_dir / "device.key"
-        if not key_path.exists():
-            generate_key_file(key_path)
-            log.warning("sim: no device key at %s; generated a new one", key_path)
-        keystore = FileKeyStore(key_path)
+        # Like a real device, the simulator must be provisioned: it never makes up a key.
+        keystore = FileKeyStore(settings.state_dir / "device.key")
         factory = MockFactory()
         clock = SimClock(never_set=settings.clock_never_set)
         camera = SimCamera(

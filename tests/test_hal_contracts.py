@@ -19,8 +19,10 @@ from hal.backend import DEFAULT_PINS, OUTPUT_PINS, DeviceSettings
 from hal.clock import SystemClock
 from hal.errors import DeviceError
 from hal.inputs import INPUT_NAMES
-from hal.keystore import FileKeyStore, generate_key_file
+from hal.keystore import FileKeyStore
 from hal.storage import StatvfsStorage
+from recorder.evidence.errors import KeyFileError
+from recorder.evidence.keys import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +98,7 @@ def test_bad_settings_are_refused_by_name(
 
 def test_the_file_keystore_signs_with_a_key_it_never_shows(tmp_path: Path) -> None:
     path = tmp_path / "device.key"
-    generate_key_file(path)
+    generate("device", tmp_path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     keys = FileKeyStore(path)
     public = keys.public_key_bytes
@@ -105,13 +107,13 @@ def test_the_file_keystore_signs_with_a_key_it_never_shows(tmp_path: Path) -> No
     signature = keys.sign(b"segment 1")
     Ed25519PublicKey.from_public_bytes(public).verify(signature, b"segment 1")
     assert "PRIVATE" not in repr(keys) and keys.key_id.hex() in repr(keys)
-    with pytest.raises(FileExistsError):
-        generate_key_file(path)
+    with pytest.raises(KeyFileError):
+        generate("device", tmp_path)
 
 
 def test_a_key_file_others_can_read_is_refused_naming_path_and_mode(tmp_path: Path) -> None:
     path = tmp_path / "device.key"
-    generate_key_file(path)
+    generate("device", tmp_path)
     os.chmod(path, 0o640)
     with pytest.raises(DeviceError, match=r"device\.key has mode 0640"):
         FileKeyStore(path)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hal.backend import DeviceSettings
 from hal.errors import BackendError
 from hal.inputs import InputEvent
+from recorder.evidence.keys import generate
 from sim.backend import SimBackend, SimDevices
 from sim.scenario import (
     ACTIONS,
@@ -32,6 +33,8 @@ from sim.scenario import (
 
 
 def sim_settings(tmp: Path) -> DeviceSettings:
+    if not (tmp / "state" / "device.key").exists():
+        generate("device", tmp / "state")  # provisioned, as a real device must be
     return DeviceSettings(
         device_id="CAM-SCN",
         width=160,
@@ -110,6 +113,8 @@ def test_a_power_cut_kills_the_process_outright(tmp_path: Path) -> None:
         from hal.backend import DeviceSettings
         from sim.backend import SimBackend
         from sim.scenario import shipped_scenario
+        from recorder.evidence.keys import generate
+        generate("device", Path({str(tmp_path)!r}) / "s")
         s = DeviceSettings("CAM-PWR", 160, 120, 10, 100_000, 1.0,
                            Path({str(tmp_path)!r}) / "s", Path({str(tmp_path)!r}) / "e")
         devices = SimBackend().create(s)
