@@ -164,7 +164,7 @@ class Recorder:
     def close(self, reason: str = "shutdown") -> None:
         now = self.devices.clock.monotonic()
         self._apply_events(until=float("inf"))
-        self._do(self.machine.shutdown(now))
+        self._do(self.machine.shutdown(now, reason))
         self.audit("shutdown", reason=reason)
         try:
             self.audit_log.close(wall=self.devices.clock.wall(), reason=reason)

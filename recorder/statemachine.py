@@ -66,7 +66,7 @@ class Start:
 @dataclass(frozen=True)
 class Stop:
     t: float
-    reason: str  # button | storage_full | shutdown
+    reason: str  # button | storage_full | or why the daemon stopped: sigterm, shutdown, ...
 
 
 @dataclass(frozen=True)
@@ -224,5 +224,6 @@ class StateMachine:
     def storage_has_room(self) -> None:
         self.storage_full = False
 
-    def shutdown(self, t: float) -> list[Action]:
-        return [self._stop(t, "shutdown")] if self.is_recording else []
+    def shutdown(self, t: float, reason: str = "shutdown") -> list[Action]:
+        """The daemon is stopping (``reason``: sigterm, sigint, scenario_finished, ...)."""
+        return [self._stop(t, reason)] if self.is_recording else []
