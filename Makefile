@@ -29,5 +29,9 @@ check: venv
 bench: venv
 	$(PY) -m recorder.bench
 
+demo: venv
+	scripts/demo
+
+# Leaves demo/ alone: it holds evidence, and no command here deletes evidence.
 clean:
-	rm -rf $(VENV) demo build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ Unknown sections and keys are errors too: a misspelt key must not silently fall 
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -220,7 +221,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
     },
     "pins": {
-        name: Key(pin, int, "a BCM GPIO number from 0 to 27", _range(0, 27))
+        name: Key(
+            pin,
+            int,
+            "a BCM GPIO number from 0 to 27",
+            _range(0, 27),
+            f"GPIO for {name.replace('_', ' ')}; no two functions may share a pin.",
+        )
         for name, pin in DEFAULT_PINS.items()
     },
 }
@@ -253,6 +260,15 @@ class Config:
     @property
     def evidence_dir(self) -> Path:
         return Path(self["device"]["evidence_dir"])
+
+    def to_toml(self) -> str:
+        """The whole configuration as TOML (every key, defaults included)."""
+        lines = []
+        for section, values in self.values.items():
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+            lines.append("")
+        return "\n".join(lines)
 
     def replace(self, changes: Mapping[str, Any]) -> Config:
         """A new Config with dotted keys changed; every change is checked as in a file."""

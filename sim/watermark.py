@@ -93,22 +93,18 @@ def read_frame_counter(y_plane: np.ndarray) -> int:
 
 
 def burn_caption(y_plane: np.ndarray, lines: list[str]) -> None:
-    """Write ``lines`` of text at the top-left of ``y_plane``: white with a black outline."""
+    """Write ``lines`` of white text on a dark box at the top-left of ``y_plane``.
+
+    A box rather than an outline: with OpenCV 5 a thicker stroke also widens the glyph advance,
+    so an outline drawn as thicker black text drifts away from the white text it should frame.
+    """
     _, w = y_plane.shape
     scale = max(0.3, w / 1600)
     thickness = max(1, round(scale * 1.5))
-    (_, text_h), _ = cv2.getTextSize("0", cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    y = 0
-    for line in lines:
-        y += round(text_h * 1.6)
-        for colour, extra in ((BLACK, 2), (WHITE, 0)):
-            cv2.putText(
-                y_plane,
-                line,
-                (max(2, text_h // 2), y),
-                cv2.FONT_HERSHEY_SIMPLEX,
-                scale,
-                colour,
-                thickness + extra,
-                cv2.LINE_AA,
-            )
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (_, text_h), _ = cv2.getTextSize("0", font, scale, thickness)
+    pad, step = max(2, text_h // 2), round(text_h * 1.6)
+    width = max(cv2.getTextSize(line, font, scale, thickness)[0][0] for line in lines)
+    cv2.rectangle(y_plane, (0, 0), (width + 2 * pad, step * len(lines) + pad), BLACK, -1)
+    for i, line in enumerate(lines, start=1):
+        cv2.putText(y_plane, line, (pad, step * i), font, scale, WHITE, thickness, cv2.LINE_AA)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,18 +52,19 @@ class SimDevice:
         for name, values in sections.items():
             raw.setdefault(name, {}).update(values)
         raw.setdefault("device", {}).update(
-            {"id": "BC-TEST", "state_dir": str(state), "evidence_dir": str(root / "evidence")}
+            {
+                "id": "BC-TEST",
+                "backend": "sim",
+                "state_dir": str(state),
+                "evidence_dir": str(root / "evidence"),
+            }
         )
         return cls(root, parse(raw, "test"))
 
     def toml(self) -> Path:
         """Write the config as a TOML file (for the command line)."""
-        lines = []
-        for section, values in self.config.values.items():
-            lines.append(f"[{section}]")
-            lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
         path = self.root / "bodycam.toml"
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text(self.config.to_toml())
         return path
 
     def run(self, scenario_path: Path) -> Daemon:

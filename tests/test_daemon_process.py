@@ -21,8 +21,16 @@ def start(cam: SimDevice, scen: Path, speed: str) -> tuple[subprocess.Popen[byte
     log = cam.root / f"daemon-{scen.stem}.log"
     with log.open("wb") as err:  # a file, not a pipe: nobody must have to drain it
         proc = subprocess.Popen(
-            [BODYCAM, "sim", "--config", str(cam.toml()), "--scenario", str(scen),
-             "--speed", speed],
+            [
+                BODYCAM,
+                "sim",
+                "--config",
+                str(cam.toml()),
+                "--scenario",
+                str(scen),
+                "--speed",
+                speed,
+            ],
             stderr=err,
             stdout=subprocess.DEVNULL,
         )
@@ -43,13 +51,17 @@ def wait_for(path_glob: str, root: Path, timeout: float = 30) -> None:
 
 
 def long_recording(tmp_path: Path, name: str = "s.toml") -> Path:
-    return scenario(tmp_path / name, 100000, """
+    return scenario(
+        tmp_path / name,
+        100000,
+        """
         [[step]]
         at = 1.0
         do = "hold"
         input = "record"
         seconds = 0.2
-        """)
+        """,
+    )
 
 
 def test_sigterm_closes_the_segment_and_exits_0_within_5_s(tmp_path: Path) -> None:

@@ -1,0 +1,86 @@
+"""Configuration: every bad value is refused with its key and what is allowed; docs match."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from recorder.config import SCHEMA, ConfigError, defaults, load, parse
+
+DOC = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text()
+
+
+def test_every_key_and_its_default_is_documented() -> None:
+    for section, keys in SCHEMA.items():
+        assert f"### [{section}]" in DOC
+        for key, spec in keys.items():
+            assert f"| `{key}` | `{json.dumps(spec.default)}` |" in DOC, f"{section}.{key}"
+
+
+def test_defaults_are_valid_and_round_trip_through_toml(tmp_path: Path) -> None:
+    cfg = defaults()
+    path = tmp_path / "c.toml"
+    path.write_text(cfg.to_toml())
+    assert load(path).values == cfg.values
+
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=80),
+    st.lists(st.integers(), max_size=3),
+)
+KEYS = [(s, k) for s, keys in SCHEMA.items() for k in keys]
+
+
+@given(st.sampled_from(KEYS), VALUES)
+def test_any_value_is_accepted_or_refused_by_name(key: tuple[str, str], value: object) -> None:
+    section, name = key
+    if value is None:
+        return  # TOML has no null
+    try:
+        cfg = parse({section: {name: value}})
+    except ConfigError as e:
+        assert len(e.problems) >= 1
+        assert f"{section}.{name} = " in str(e) or "share one pin" in str(e)
+        assert "must be" in str(e) or "share one pin" in str(e)
+    else:
+        got = cfg[section][name]
+        assert got == value or (isinstance(value, int) and got == float(value))
+        assert not (isinstance(got, float) and math.isnan(got))
+
+
+def test_unknown_sections_and_keys_are_named_with_what_is_allowed() -> None:
+    with pytest.raises(ConfigError) as e:
+        parse({"vidoe": {}, "video": {"fsp": 30}})
+    msg = str(e.value)
+    assert "unknown section [vidoe]" in msg and "unknown key video.fsp" in msg
+    assert "fps" in msg  # says what is allowed
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as e:
+        parse({"video": {"fps": 0, "width": 7}, "recording": {"pre_event_s": 121}})
+    assert len(e.value.problems) == 3
+
+
+@given(st.binary(max_size=200))
+def test_any_file_content_gives_a_config_or_a_clear_error(tmp_path: Path, blob: bytes) -> None:
+    path = tmp_path / "fuzz.toml"
+    path.write_bytes(blob)
+    try:
+        load(path)
+    except ConfigError as e:
+        assert str(e).startswith(str(path))
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load(tmp_path / "absent.toml")
