@@ -31,6 +31,7 @@ from hal.registry import load_backend
 from recorder.config import Config
 from recorder.evidence.errors import EvidenceError, KeyFileError
 from recorder.evidence.keys import load_agency_public
+from recorder.provisioning import RECIPIENTS
 from recorder.recorder import Recorder
 
 __all__ = ["Daemon", "FrameQueue", "StartupError", "load_recipients", "settings_from"]
@@ -77,7 +78,7 @@ class FrameQueue:
 
 def load_recipients(state_dir: Path) -> tuple[X25519PublicKey, ...]:
     """The agency public keys installed by ``bodycam provision``; at least one is required."""
-    rdir = state_dir / "recipients"
+    rdir = state_dir / RECIPIENTS
     paths = sorted(rdir.glob("*.pub")) if rdir.is_dir() else []
     if not paths:
         raise StartupError(
@@ -178,7 +179,8 @@ class Daemon:
                     rec.input(events.get_nowait())
                 if frame is not None:
                     rec.frame(frame)
-                rec.poll(devices.clock.monotonic() if frame is None else frame.timestamp_us / 1e6)
+                else:
+                    rec.poll(devices.clock.monotonic())
                 if self.on_loop:
                     self.on_loop(self)
         finally:

@@ -147,9 +147,11 @@ class Recorder:
         else:
             self.ring.push(frame)
         self._do(self.machine.tick(t))
+        if t >= self._next_check:
+            self._check_health(t)
 
     def poll(self, now: float) -> None:
-        """Time passes with or without frames: apply due events, flush due records, check."""
+        """Time passed with no frame (a stalled camera): apply due events, flush a due record."""
         self._apply_events(until=now)
         self._do(self.machine.tick(now))
         if self.writer is not None:
@@ -158,7 +160,6 @@ class Recorder:
             except WriteFailed as e:
                 self._write_failed(e, now)
         if now >= self._next_check:
-            self._next_check = now + _CHECK_EVERY_S
             self._check_health(now)
 
     def close(self, reason: str = "shutdown") -> None:
@@ -338,6 +339,7 @@ class Recorder:
         self._indicate("haptic", "alarm")
 
     def _check_health(self, now: float) -> None:
+        self._next_check = now + _CHECK_EVERY_S
         d, cfg = self.devices, self.config
         try:
             free, total = d.storage.free_bytes(), d.storage.total_bytes()

@@ -21,6 +21,7 @@ from recorder.evidence.keys import (
 )
 from recorder.evidence.media import Frame, decode_frames
 from recorder.evidence.reader import FileReader, decrypt_file
+from recorder.provisioning import provision
 
 BASE: dict[str, dict[str, Any]] = {
     "video": {"width": 160, "height": 120, "fps": 15, "bitrate": 150_000},
@@ -41,13 +42,8 @@ class SimDevice:
 
     @classmethod
     def provision(cls, root: Path, **sections: dict[str, Any]) -> SimDevice:
-        keys = root / "keys"
-        generate("agency", keys)
         state = root / "state"
-        state.mkdir(parents=True)
-        (state / "recipients").mkdir()
-        generate("device", state)
-        (state / "recipients" / "01.pub").write_bytes((keys / "agency.pub").read_bytes())
+        provision(state, [generate("agency", root / "keys").public])
         raw: dict[str, dict[str, Any]] = {k: dict(v) for k, v in BASE.items()}
         for name, values in sections.items():
             raw.setdefault(name, {}).update(values)

@@ -56,7 +56,6 @@ def test_random_events_never_lose_a_frame_nor_leave_a_segment_open(
         for i in range(SECONDS * FPS):
             t_us = round(i * 1e6 / FPS)
             rec.frame(EncodedFrame(i.to_bytes(4, "big") * 8, i % GOP == 0, t_us))
-            rec.poll(t_us / 1e6)
         rec.close("shutdown")
     finally:
         devices.close()

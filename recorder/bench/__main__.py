@@ -6,6 +6,12 @@ import platform
 import sys
 import time
 
+from recorder.bench.camera import (
+    bench_buffer_rss_fresh_process,
+    bench_recorder_cpu,
+    bench_sim_speed,
+    bench_trigger_latency,
+)
 from recorder.bench.common import encode_h264, tile
 from recorder.bench.evidence import bench_evidence
 
@@ -25,10 +31,12 @@ def main() -> int:
     fps, seconds = 30, 30
     run = encode_h264(1920, 1080, fps, 8_000_000, 2.0)
     frames = tile(run, fps, seconds)
-    _print(
-        "Evidence path, 1080p30 at 8 Mbit/s (real libx264 packets)",
-        bench_evidence(frames, fps, seconds),
-    )
+    title = "1080p30 at 8 Mbit/s (real libx264 packets)"
+    _print(f"Evidence path, {title}", bench_evidence(frames, fps, seconds))
+    _print(f"Recorder, {title}, encoding excluded", bench_recorder_cpu(run, fps, 20))
+    _print(f"Pre-event buffer, {title}", bench_buffer_rss_fresh_process())
+    _print(f"Trigger latency, {title}", bench_trigger_latency(run, fps))
+    _print("Simulator: the whole daemon on the sim backend", bench_sim_speed())
     return 0
 
 

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-from recorder.evidence.errors import KeyFileError
-from recorder.evidence.keys import fingerprint, generate, load_agency_public, raw_public
-
-STATE_DEVICE_KEY = "device.key"
-STATE_RECIPIENTS = "recipients"
+from recorder import provisioning
+from recorder.evidence.keys import generate
 
 
 def add_parsers(sub: Any) -> None:
@@ -50,19 +45,9 @@ def keygen(args: argparse.Namespace) -> int:
 
 
 def provision(args: argparse.Namespace) -> int:
-    state: Path = args.state
-    if (state / STATE_DEVICE_KEY).exists():
-        raise KeyFileError(f"{state}: already provisioned (it holds {STATE_DEVICE_KEY})")
-    keys = [(p, load_agency_public(p)) for p in args.agency]  # validate all before writing
-    state.mkdir(parents=True, exist_ok=True)
-    os.chmod(state, 0o700)
-    recipients = state / STATE_RECIPIENTS
-    recipients.mkdir(exist_ok=True)
-    device = generate("device", state)
-    for i, (path, key) in enumerate(keys, start=1):
-        fp = fingerprint(raw_public(key))
-        shutil.copyfile(path, recipients / f"{i:02d}-{fp.replace(' ', '')}.pub")
+    done = provisioning.provision(args.state, args.agency)
+    for i, fp in enumerate(done.recipients, start=1):
         print(f"recipient {i}:        {fp}  ({'agency' if i == 1 else 'escrow'})")
-    print(f"device public key:  {device.public}")
-    print(f"device fingerprint: {device.fingerprint}")
+    print(f"device public key:  {done.device_pub}")
+    print(f"device fingerprint: {done.device_fingerprint}")
     return 0
