@@ -61,11 +61,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "Who wears the camera; written into media headers.",
         ),
         "backend": Key(
-            "sim",
+            "pi",
             str,
             "sim or pi",
             lambda v: v in ("sim", "pi"),
-            "Which hardware backend to load. Never falls back to another.",
+            "Which hardware backend to load. Never falls back to another; "
+            "`bodycam sim` always uses sim.",
         ),
         "state_dir": Key(
             "/var/lib/bodycam/state",
@@ -84,13 +85,27 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "video": {
         "width": Key(
-            1920, int, "an even number from 160 to 3840", lambda v: 160 <= v <= 3840 and v % 2 == 0
+            1920,
+            int,
+            "an even number from 160 to 3840",
+            lambda v: 160 <= v <= 3840 and v % 2 == 0,
+            "Picture width in pixels.",
         ),
         "height": Key(
-            1080, int, "an even number from 120 to 2160", lambda v: 120 <= v <= 2160 and v % 2 == 0
+            1080,
+            int,
+            "an even number from 120 to 2160",
+            lambda v: 120 <= v <= 2160 and v % 2 == 0,
+            "Picture height in pixels.",
         ),
-        "fps": Key(30, int, "1 to 60", _range(1, 60)),
-        "bitrate": Key(8_000_000, int, "100000 to 50000000 bit/s", _range(100_000, 50_000_000)),
+        "fps": Key(30, int, "1 to 60", _range(1, 60), "Frames per second."),
+        "bitrate": Key(
+            8_000_000,
+            int,
+            "100000 to 50000000 bit/s",
+            _range(100_000, 50_000_000),
+            "H.264 target bitrate.",
+        ),
         "keyframe_interval_s": Key(
             1.0,
             (int, float),

@@ -13,10 +13,12 @@ segment with its FINAL record, logs the shutdown and returns, well within system
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -28,17 +30,31 @@ from hal.camera import EncodedFrame
 from hal.errors import HalError
 from hal.inputs import InputEvent
 from hal.registry import load_backend
-from recorder.config import Config
+from recorder.config import Config, ConfigError
+from recorder.control import Control
 from recorder.evidence.errors import EvidenceError, KeyFileError
 from recorder.evidence.keys import load_agency_public
 from recorder.provisioning import RECIPIENTS
-from recorder.recorder import Recorder
+from recorder.recorder import OVERRIDES, Recorder
+from recorder.sdnotify import Notifier
 
-__all__ = ["Daemon", "FrameQueue", "StartupError", "load_recipients", "settings_from"]
+__all__ = [
+    "EX_RESTART",
+    "Daemon",
+    "FrameQueue",
+    "StartupError",
+    "load_recipients",
+    "settings_from",
+    "with_overrides",
+]
 
 log = logging.getLogger("bodycam.daemon")
 
 _POLL_S = 0.05
+_STATUS_EVERY_S = 5.0
+EX_RESTART = 75
+"""EX_TEMPFAIL: the daemon stopped cleanly because a technician asked for a restart (REBOOT);
+systemd's Restart=on-failure starts it again."""
 
 
 class StartupError(EvidenceError):
@@ -91,6 +107,27 @@ def load_recipients(state_dir: Path) -> tuple[X25519PublicKey, ...]:
         raise StartupError(str(e)) from None
 
 
+def with_overrides(config: Config) -> tuple[Config, str | None]:
+    """Apply the changes a technician made over the console (kept in the state directory).
+
+    Returns the config and, if the overrides could not be applied, why (the daemon then starts
+    with the file's configuration and audits the fault rather than refusing to record).
+    """
+    path = config.state_dir / OVERRIDES
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        return config, None
+    except (OSError, ValueError) as e:
+        return config, f"{path}: unreadable: {e}"
+    if not isinstance(raw, dict):
+        return config, f"{path}: not a JSON object"
+    try:
+        return config.replace(raw), None
+    except ConfigError as e:
+        return config, f"{path}: {e}"
+
+
 def settings_from(config: Config) -> DeviceSettings:
     v, sim = config["video"], config["sim"]
     cap = sim["storage_capacity_mib"]
@@ -123,6 +160,9 @@ class Daemon:
         self.frames: FrameQueue | None = None
         self.on_ready: Callable[[Daemon], None] | None = None
         self.on_loop: Callable[[Daemon], None] | None = None
+        self.control = Control()
+        self.notifier = Notifier()
+        self.exit_code = 0
 
     def _load_backend(self) -> Backend:
         try:
@@ -133,6 +173,11 @@ class Daemon:
     def stop(self, reason: str = "shutdown") -> None:
         self.stop_reason = reason
         self.stopping.set()
+
+    def restart(self, by: str) -> None:
+        """Stop cleanly and exit with EX_RESTART, so systemd starts the firmware again."""
+        self.exit_code = EX_RESTART
+        self.stop(f"restart by {by}")
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, frame: FrameType | None) -> None:
@@ -159,19 +204,25 @@ class Daemon:
     def _run(
         self, devices: Devices, recipients: tuple[X25519PublicKey, ...], scenario: Path | None
     ) -> int:
-        cfg = self.config
+        cfg, override_problem = with_overrides(self.config)
         fps = cfg["video"]["fps"]
         frames = self.frames = FrameQueue(max(8, round(cfg["recording"]["queue_s"] * fps)))
         rec = self.recorder = Recorder(cfg, devices, recipients)
         rec.open()
+        if override_problem:
+            log.error("console overrides ignored: %s", override_problem)
+            rec.audit("fault", what="console overrides ignored", error=override_problem)
         events: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
         devices.inputs.subscribe(events.put)
         if scenario is not None:
             self.backend.play(devices, scenario, lambda: self.stop("scenario_finished"))
         devices.camera.start(frames)
         log.info("recording loop running (%s backend)", self.backend.name)
+        notifier = self.notifier
+        notifier.ready(self._status_line(rec))
         if self.on_ready:
             self.on_ready(self)
+        next_status = time.monotonic() + _STATUS_EVERY_S
         try:
             while not self.stopping.is_set():
                 frame = frames.get(timeout=_POLL_S)
@@ -179,11 +230,18 @@ class Daemon:
                     rec.input(events.get_nowait())
                 if frame is not None:
                     rec.frame(frame)
+                    notifier.frame()
                 else:
                     rec.poll(devices.clock.monotonic())
+                self.control.run_pending(rec)
+                notifier.tick()
+                if time.monotonic() >= next_status:
+                    next_status = time.monotonic() + _STATUS_EVERY_S
+                    notifier.status(self._status_line(rec))
                 if self.on_loop:
                     self.on_loop(self)
         finally:
+            notifier.stopping()
             devices.camera.stop()
             # Frames the camera handed over before it stopped belong to the evidence too.
             while (frame := frames.get_nowait()) is not None:
@@ -193,4 +251,14 @@ class Daemon:
             if frames.dropped:
                 rec.audit("fault", what="frames dropped", count=frames.dropped)
             rec.close(self.stop_reason)
-        return 0
+            self.control.run_pending(rec)  # answer anyone still waiting rather than time out
+        return self.exit_code
+
+    def _status_line(self, rec: Recorder) -> str:
+        m = rec.machine
+        dropped = self.frames.dropped if self.frames else 0
+        return (
+            f"{m.state.value.lower()}; {rec.counters.frames} frames, "
+            f"{rec.counters.recordings} recordings, {dropped} dropped"
+            + ("; CAMERA STALLED" if rec.status_flags().get("stalled") else "")
+        )

@@ -12,6 +12,7 @@ the segment as cleanly as the storage allows, stops, raises the alarm and is aud
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections import deque
@@ -28,7 +29,7 @@ from hal.inputs import InputEvent
 from recorder.config import Config
 from recorder.evidence.audit import AuditLog
 from recorder.evidence.header import Kind, Suite
-from recorder.evidence.state import EvidenceStream
+from recorder.evidence.state import EvidenceStream, write_json_atomic
 from recorder.recording import RecordingWriter, WriteFailed
 from recorder.ringbuffer import RingBuffer
 from recorder.statemachine import (
@@ -48,11 +49,18 @@ from recorder.statemachine import (
     Stop,
 )
 
-__all__ = ["Recorder"]
+__all__ = ["OVERRIDES", "Recorder"]
+
+OVERRIDES = "config-overrides.json"
+"""Configuration changed over the console, kept in the state directory across restarts."""
 
 log = logging.getLogger("bodycam.recorder")
 
 _CHECK_EVERY_S = 10.0
+_STALL_S = 2.0
+"""No frame for this long (device time) is a camera stall: audited and shown."""
+_CLOCK_JUMP_S = 1.0
+"""A wall-clock step this large that the console did not make (NTP, RTC) is audited."""
 _SUITES = {"aes-256-gcm": Suite.AES_256_GCM, "chacha20-poly1305": Suite.CHACHA20_POLY1305}
 
 
@@ -108,6 +116,9 @@ class Recorder:
         self._warned: set[str] = set()
         self._reserve = config["storage"]["reserve_mib"] * 1024 * 1024
         self._rollover_due = False
+        self._last_frame = devices.clock.monotonic()
+        self._stalled = False
+        self._wall_offset = devices.clock.wall() - devices.clock.monotonic()
 
     # --- what the daemon calls ---------------------------------------------------------------
 
@@ -134,6 +145,10 @@ class Recorder:
         t = frame.timestamp_us / 1e6
         self._apply_events(until=t)
         self.counters.frames += 1
+        self._last_frame = t
+        if self._stalled:
+            self._stalled = False
+            self.audit("fault", what="camera resumed")
         if self._rollover_due and frame.keyframe:
             self._rollover_due = False
             self._stop(Stop(t, "rollover"))
@@ -161,6 +176,11 @@ class Recorder:
                 self._write_failed(e, now)
         if now >= self._next_check:
             self._check_health(now)
+        if not self._stalled and now - self._last_frame > _STALL_S:
+            self._stalled = True
+            self.audit("fault", what="camera stalled", since_s=round(now - self._last_frame, 3))
+            self._fault(f"camera: no frame for {now - self._last_frame:.1f} s")
+            self._indicate("led", "warning", True)
 
     def close(self, reason: str = "shutdown") -> None:
         now = self.devices.clock.monotonic()
@@ -195,8 +215,64 @@ class Recorder:
             "storage_total_bytes": d.storage.total_bytes(),
             "clock_source": d.clock.source,
             "clock_set": d.clock.is_set,
+            "wall": d.clock.wall(),
+            "device_id": self.config["device"]["id"],
+            "firmware": recorder.__version__,
+            "boot_id": self.boot_id,
+            "camera_stalled": self._stalled,
             "faults": list(self.counters.faults),
         }
+
+    # --- what the console asks for (always on this thread, through Control) -------------------
+
+    def set_clock(self, epoch: float, source: str, by: str) -> dict[str, Any]:
+        """Set the wall clock; audited with the old and new time and who set it."""
+        clock = self.devices.clock
+        old, old_source = clock.wall(), clock.source
+        clock.set_wall(epoch, source)
+        self._wall_offset = clock.wall() - clock.monotonic()
+        self.audit(
+            "clock_set",
+            old_wall=old,
+            new_wall=clock.wall(),
+            old_source=old_source,
+            source=source,
+            by=by,
+        )
+        return {"old_wall": old, "new_wall": clock.wall(), "source": clock.source}
+
+    def apply_config(self, changes: dict[str, Any], by: str) -> dict[str, Any]:
+        """Change configuration keys while running (the caller checks its whitelist).
+
+        Raises ConfigError, naming the key and what is allowed, and changes nothing then.
+        """
+        new = self.config.replace(changes)
+        old = {k: self.config.get(k) for k in changes}
+        self.config = new
+        rec = new["recording"]
+        self.rules = Rules(
+            stop_hold_s=rec["stop_hold_s"],
+            post_event_s=rec["post_event_s"],
+            reminder_s=rec["reminder_s"],
+            max_recording_s=rec["max_recording_s"],
+            holster_trigger=rec["holster_trigger"],
+            external_trigger=rec["external_trigger"],
+        )
+        self.machine.rules = self.rules
+        self.ring.resize(rec["pre_event_s"], rec["pre_event_max_mib"] * 1024 * 1024)
+        self._reserve = new["storage"]["reserve_mib"] * 1024 * 1024
+        path = self.config.state_dir / OVERRIDES
+        try:
+            saved = json.loads(path.read_text()) if path.exists() else {}
+        except (OSError, ValueError):
+            saved = {}
+        write_json_atomic(path, {**saved, **{k: new.get(k) for k in changes}})
+        for key in changes:
+            self.audit("config_change", key=key, old=old[key], new=new.get(key), by=by)
+        return {k: new.get(k) for k in changes}
+
+    def status_flags(self) -> dict[str, bool]:
+        return {"stalled": self._stalled, "storage_full": self.machine.storage_full}
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -246,6 +322,8 @@ class Recorder:
                 case Rollover():
                     self._rollover(a)
                 case Marker():
+                    if self.writer is not None:
+                        self.writer.mark(round(a.t * 1e6), {"marker": True})
                     self.audit("marker", recording_id=self._rid())
                     self._indicate("haptic", "short")
                 case Mute():
@@ -356,6 +434,15 @@ class Recorder:
                 self.audit("battery_low", percent=round(pct, 1))
                 self._indicate("led", "warning", True)
                 self._indicate("haptic", "triple")
+            offset = d.clock.wall() - d.clock.monotonic()
+            if abs(offset - self._wall_offset) > _CLOCK_JUMP_S:
+                self.audit(
+                    "clock_set",
+                    by="external",
+                    jump_s=round(offset - self._wall_offset, 3),
+                    source=d.clock.source,
+                )
+                self._wall_offset = offset
             if d.camera.fault is not None and "camera" not in self._warned:
                 self._warned.add("camera")
                 self.audit("fault", what="camera", error=str(d.camera.fault))

@@ -8,6 +8,7 @@ segment decodes on its own; the frames flow on with no gap and no duplicate.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from hal.camera import EncodedFrame
 from hal.clock import Clock
 from recorder.evidence.audit import rfc3339
-from recorder.evidence.media import STREAM_VIDEO, Frame, encode_frames
+from recorder.evidence.media import STREAM_SENSOR, STREAM_VIDEO, Frame, encode_frames
 from recorder.evidence.state import EvidenceStream
 
 __all__ = ["RecordingWriter", "WriteFailed", "clock_meta"]
@@ -67,7 +68,7 @@ class RecordingWriter:
         self._meta = meta
         self._clock = clock
         self._audit = audit
-        self._pending: list[EncodedFrame] = []
+        self._pending: list[Frame] = []
         self._part = 0
         self._seg_start_us = 0
         self._seg_frames = 0
@@ -94,18 +95,22 @@ class RecordingWriter:
         elif frame.keyframe and frame.timestamp_us - self._seg_start_us >= self._segment_us:
             self._close_segment("rollover")
             self._open_segment(frame.timestamp_us)
-        elif (
-            self._pending and frame.timestamp_us - self._pending[0].timestamp_us >= self._record_us
-        ):
+        elif self._pending and frame.timestamp_us - self._pending[0].pts_us >= self._record_us:
             self.flush()
-        self._pending.append(frame)
+        self._pending.append(Frame(STREAM_VIDEO, frame.timestamp_us, frame.keyframe, frame.data))
         self.frames += 1
         self._seg_frames += 1
         self.last_us = frame.timestamp_us
 
+    def mark(self, t_us: int, what: dict[str, Any]) -> None:
+        """Put a bookmark into the stream (a sensor-stream frame, spec section 9)."""
+        if self.is_open:
+            data = json.dumps(what, sort_keys=True).encode()
+            self._pending.append(Frame(STREAM_SENSOR, t_us, False, data))
+
     def flush_due(self, now_us: int) -> None:
         """Write the pending record if it is due even though no new frame came (camera stall)."""
-        if self._pending and now_us - self._pending[0].timestamp_us >= self._record_us:
+        if self._pending and now_us - self._pending[0].pts_us >= self._record_us:
             self.flush()
 
     def flush(self) -> None:
@@ -113,9 +118,7 @@ class RecordingWriter:
         if not self._pending:
             return
         frames, self._pending = self._pending, []
-        plaintext = encode_frames(
-            Frame(STREAM_VIDEO, f.timestamp_us, f.keyframe, f.data) for f in frames
-        )
+        plaintext = encode_frames(frames)
         f = self._stream.current
         assert f is not None
         try:

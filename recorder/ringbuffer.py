@@ -59,6 +59,13 @@ class RingBuffer:
     def oldest_us(self) -> int | None:
         return self._frames[0].timestamp_us if self._frames else None
 
+    def resize(self, duration_s: float, max_bytes: int) -> None:
+        """Change the bounds (a configuration change); trims at the next push."""
+        if duration_s < 0 or max_bytes <= 0:
+            raise ValueError("duration_s must be >= 0 and max_bytes > 0")
+        self._duration_us = round(duration_s * 1e6)
+        self._max_bytes = max_bytes
+
     def push(self, frame: EncodedFrame) -> None:
         if frame.keyframe:
             self._groups.append(_Group(frame.timestamp_us))

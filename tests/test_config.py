@@ -19,7 +19,8 @@ def test_every_key_and_its_default_is_documented() -> None:
     for section, keys in SCHEMA.items():
         assert f"### [{section}]" in DOC
         for key, spec in keys.items():
-            assert f"| `{key}` | `{json.dumps(spec.default)}` |" in DOC, f"{section}.{key}"
+            row = f"| `{key}` | `{json.dumps(spec.default)}` | {spec.allowed} | {spec.doc} |"
+            assert row in DOC, f"{section}.{key}: docs/configuration.md should have {row}"
 
 
 def test_defaults_are_valid_and_round_trip_through_toml(tmp_path: Path) -> None:

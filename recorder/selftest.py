@@ -1,0 +1,130 @@
+"""Self-test: the checks behind ``bodycam selftest`` and the console's SELFTEST.
+
+Each check passes, warns or fails. Only what makes recording impossible fails (no keys, no frames,
+evidence not writable): the service runs ``bodycam selftest`` before it starts, and a camera that
+can still record must not be kept from recording by, say, a clock that was never set. Such
+problems warn, and the recorder writes them into every header and the audit log.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hal.backend import Devices
+from hal.clock import Clock
+from hal.errors import HalError
+from hal.keystore import FileKeyStore
+from hal.storage import Storage
+from recorder.config import Config
+from recorder.evidence.chain import verify_dir_kind
+from recorder.evidence.header import Kind
+from recorder.evidence.reader import Verdict
+from recorder.provisioning import DEVICE_KEY, RECIPIENTS
+
+__all__ = ["Check", "camera_delivers", "run_selftest"]
+
+Status = Literal["PASS", "WARN", "FAIL"]
+_EARLIEST_SANE_YEAR = 2024
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.name}: {self.detail}"
+
+
+def check_keys(state_dir: Path) -> Check:
+    try:
+        keystore = FileKeyStore(state_dir / DEVICE_KEY)
+    except HalError as e:
+        return Check("keys", "FAIL", str(e))
+    recipients = sorted((state_dir / RECIPIENTS).glob("*.pub"))
+    if not recipients:
+        return Check("keys", "FAIL", f"no agency recipient in {state_dir / RECIPIENTS}")
+    kid = keystore.key_id.hex()
+    return Check("keys", "PASS", f"device key {kid}; {len(recipients)} agency recipient(s)")
+
+
+def check_storage(storage: Storage, evidence_dir: Path, need_bytes: int) -> Check:
+    """Writable (a probe file is written, synced and removed) with room for ``need_bytes``."""
+    probe = evidence_dir / f".selftest-{secrets.token_hex(4)}"  # never a *.bcam name
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"bodycam selftest\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as e:
+        return Check("storage", "FAIL", f"{evidence_dir} is not writable: {e.strerror}")
+    free, total = storage.free_bytes(), storage.total_bytes()
+    detail = f"{free / 2**30:.2f} GiB free of {total / 2**30:.2f} GiB"
+    if free < need_bytes:
+        return Check("storage", "WARN", f"{detail}; less than the {need_bytes >> 20} MiB margin")
+    return Check("storage", "PASS", detail)
+
+
+def check_clock(clock: Clock) -> Check:
+    year = time.gmtime(clock.wall()).tm_year
+    if not clock.is_set or clock.source == "none":
+        return Check("clock", "WARN", "clock never set: headers say so; set it with TIME SET")
+    if year < _EARLIEST_SANE_YEAR:
+        return Check("clock", "WARN", f"clock says {year}; set it with TIME SET")
+    return Check("clock", "PASS", f"source {clock.source}")
+
+
+def check_audit(evidence_dir: Path, device_pub: Ed25519PublicKey) -> Check:
+    report = verify_dir_kind(evidence_dir, device_pub, Kind.AUDIT)
+    if not report.lines:
+        return Check("audit", "PASS", "no audit log yet")
+    worst = report.worst
+    status: Status = "PASS" if worst is Verdict.OK else "WARN"
+    if worst is Verdict.INCOMPLETE:
+        detail = "verifies; a power cut ended a log (a recovery note follows it)"
+    elif worst is Verdict.OK:
+        detail = f"{len(report.lines)} audit log(s) verify"
+    else:
+        bad = next(ln for ln in report.lines if ln.verdict is worst)
+        detail = f"{worst.value}: {bad}"
+    return Check("audit", status, detail)
+
+
+def camera_delivers(frames_seen: Callable[[], int], wait: Callable[[], None], tries: int) -> Check:
+    """Pass when the frame counter moves within ``tries`` waits."""
+    start = frames_seen()
+    for _ in range(tries):
+        wait()
+        now = frames_seen()
+        if now > start:
+            return Check("camera", "PASS", f"{now - start} frame(s) arrived")
+    return Check("camera", "FAIL", "no frame arrived from the camera")
+
+
+def run_selftest(config: Config, devices: Devices, camera: Check) -> list[Check]:
+    v = config["video"]
+    minute_of_video = v["bitrate"] // 8 * 60
+    need = config["storage"]["reserve_mib"] * 2**20 + 10 * minute_of_video
+    device_pub = Ed25519PublicKey.from_public_bytes(devices.keystore.public_key_bytes)
+    return [
+        camera,
+        check_storage(devices.storage, config.evidence_dir, need),
+        check_keys(config.state_dir),
+        check_clock(devices.clock),
+        check_audit(config.evidence_dir, device_pub),
+    ]
