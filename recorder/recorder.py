@@ -64,6 +64,19 @@ _CLOCK_JUMP_S = 1.0
 _SUITES = {"aes-256-gcm": Suite.AES_256_GCM, "chacha20-poly1305": Suite.CHACHA20_POLY1305}
 
 
+def _rules(config: Config) -> Rules:
+    rec = config["recording"]
+    keys = (
+        "stop_hold_s",
+        "post_event_s",
+        "reminder_s",
+        "max_recording_s",
+        "holster_trigger",
+        "external_trigger",
+    )
+    return Rules(**{k: rec[k] for k in keys})
+
+
 @dataclass
 class Counters:
     frames: int = 0
@@ -83,15 +96,7 @@ class Recorder:
         self.config = config
         self.devices = devices
         rec = config["recording"]
-        self.rules = Rules(
-            stop_hold_s=rec["stop_hold_s"],
-            post_event_s=rec["post_event_s"],
-            reminder_s=rec["reminder_s"],
-            max_recording_s=rec["max_recording_s"],
-            holster_trigger=rec["holster_trigger"],
-            external_trigger=rec["external_trigger"],
-        )
-        self.machine = StateMachine(self.rules)
+        self.machine = StateMachine(_rules(config))
         self.ring = RingBuffer(rec["pre_event_s"], rec["pre_event_max_mib"] * 1024 * 1024)
         keystore = devices.keystore
         device_pub = Ed25519PublicKey.from_public_bytes(keystore.public_key_bytes)
@@ -250,15 +255,7 @@ class Recorder:
         old = {k: self.config.get(k) for k in changes}
         self.config = new
         rec = new["recording"]
-        self.rules = Rules(
-            stop_hold_s=rec["stop_hold_s"],
-            post_event_s=rec["post_event_s"],
-            reminder_s=rec["reminder_s"],
-            max_recording_s=rec["max_recording_s"],
-            holster_trigger=rec["holster_trigger"],
-            external_trigger=rec["external_trigger"],
-        )
-        self.machine.rules = self.rules
+        self.machine.rules = _rules(new)
         self.ring.resize(rec["pre_event_s"], rec["pre_event_max_mib"] * 1024 * 1024)
         self._reserve = new["storage"]["reserve_mib"] * 1024 * 1024
         path = self.config.state_dir / OVERRIDES
