@@ -157,15 +157,13 @@ class Recorder:
         if self._rollover_due and frame.keyframe:
             self._rollover_due = False
             self._stop(Stop(t, "rollover"))
-            self._start(Start(t, "rollover"))
+            self._start(Start(t, "rollover"), pre_roll=False)
         if self.writer is not None:
             try:
                 self.writer.add(frame)
             except WriteFailed as e:
                 self._write_failed(e, t)
-                self.ring.push(frame)
-        else:
-            self.ring.push(frame)
+        self.ring.push(frame)  # always: the buffer holds the last seconds, recording or not
         self._do(self.machine.tick(t))
         if t >= self._next_check:
             self._check_health(t)
@@ -314,7 +312,7 @@ class Recorder:
                 case Stop():
                     self._stop(a)
                 case PostRecord():
-                    self.audit("record_stop", reason="button", post_event_s=a.until - a.t)
+                    self.audit("post_record", recording_id=self._rid(), seconds=a.until - a.t)
                     self._indicate("beep", "short")
                 case Rollover():
                     self._rollover(a)
@@ -343,7 +341,7 @@ class Recorder:
     def _rid(self) -> str | None:
         return self.writer.recording_id if self.writer else None
 
-    def _start(self, a: Start) -> None:
+    def _start(self, a: Start, pre_roll: bool = True) -> None:
         rec = self.config["recording"]
         self.writer = RecordingWriter(
             self.media,
@@ -356,7 +354,7 @@ class Recorder:
             audit=self.audit,
         )
         self.counters.recordings += 1
-        pre = self.ring.drain()
+        pre = self.ring.snapshot() if pre_roll else []
         self.audit(
             "record_start",
             trigger=a.trigger,
@@ -388,6 +386,7 @@ class Recorder:
                 recording_id=w.recording_id,
                 frames=w.frames,
                 segments=w.segments,
+                undecodable=w.undecodable,
             )
         self._indicate("led", "recording", False)
         if a.reason != "storage_full":

@@ -74,6 +74,8 @@ class RecordingWriter:
         self._seg_frames = 0
         self._seg_first_us = 0
         self.frames = 0
+        self.undecodable = 0
+        """Frames offered before the first keyframe, which could not be decoded: not written."""
         self.segments: list[int] = []
         self.first_us: int | None = None
         self.last_us: int | None = None
@@ -87,7 +89,8 @@ class RecordingWriter:
         """Take the next frame of the recording (the first must be a keyframe)."""
         if not self.is_open:
             if not frame.keyframe:
-                raise ValueError("a recording must begin with a keyframe")
+                self.undecodable += 1  # nothing to decode it from; the recorder avoids this
+                return
             if self.first_us is None:
                 self.first_us = frame.timestamp_us
                 self.pre_roll_s = max(0.0, (self.trigger_us - frame.timestamp_us) / 1e6)

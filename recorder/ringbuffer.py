@@ -5,6 +5,9 @@ keeps whole groups of pictures (a keyframe and the frames that depend on it), so
 over is decodable from its first frame. Frames are kept by reference, never copied; each is
 appended once and removed once, so the cost per frame is O(1) amortized.
 
+The recorder feeds it every frame, recording or not, so it always holds the last seconds: a
+trigger soon after a stop still gets its full pre-roll, overlapping the recording before.
+
 The buffer keeps *at least* ``duration_s`` when it can: the oldest group is dropped only when the
 groups after it still cover the duration. It always keeps the group in progress, so even with a
 duration of 0 a trigger gets the frames since the last keyframe (up to one keyframe interval).
@@ -95,10 +98,6 @@ class RingBuffer:
             self._frames.popleft()
         self._nbytes -= g.nbytes
 
-    def drain(self) -> list[EncodedFrame]:
-        """Hand over everything held, oldest first, and start empty."""
-        frames = list(self._frames)
-        self._frames.clear()
-        self._groups.clear()
-        self._nbytes = 0
-        return frames
+    def snapshot(self) -> list[EncodedFrame]:
+        """Everything held, oldest first (references: no frame is copied)."""
+        return list(self._frames)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from hal.camera import EncodedFrame
 from hal.inputs import InputEvent
 from recorder.daemon import load_recipients, settings_from
+from recorder.evidence.media import STREAM_SENSOR, STREAM_VIDEO
 from recorder.evidence.reader import Verdict
 from recorder.recorder import Recorder
 from sim.backend import SimBackend
@@ -22,6 +23,9 @@ _runs = itertools.count()
 
 
 @settings(max_examples=25)
+@example(  # a press right after a stop still gets its pre-roll, from a keyframe
+    events=[(0.0, "record", 1.0), (27.0, "record", 2.0), (32.5, "record", 1.0)], post=3.0
+)
 @given(
     events=st.lists(
         st.tuples(st.floats(0, SECONDS), st.sampled_from(NAMES), st.floats(0.05, 5)),
@@ -70,21 +74,35 @@ def test_random_events_never_lose_a_frame_nor_leave_a_segment_open(
     event(f"recordings: {len(starts)}")
     event(f"rollovers: {sum(e['trigger'] == 'rollover' for e in starts)}")
     seen: list[int] = []
+    markers = 0
     for seg in cam.segments():
-        seen += [int.from_bytes(f.data[:4], "big") for f in cam.frames(seg)]
-    assert len(seen) == len(set(seen)), "a frame was written twice"
-    assert seen == sorted(seen)
+        frames = cam.frames(seg)
+        seen += [int.from_bytes(f.data[:4], "big") for f in frames if f.stream == STREAM_VIDEO]
+        markers += sum(f.stream == STREAM_SENSOR for f in frames)
+    # every marker pressed while recording is a bookmark in the stream too
+    assert markers == sum(1 for e in audit if e["event"] == "marker" and e["recording_id"])
+
     # every frame from each recording's first frame to its stop is there: no gap
     by_recording: dict[str, list[int]] = {}
     for seg in cam.segments():
         rid = cam.header(seg)["recording_id"]
         by_recording.setdefault(rid, []).extend(
-            int.from_bytes(f.data[:4], "big") for f in cam.frames(seg)
+            int.from_bytes(f.data[:4], "big") for f in cam.frames(seg) if f.stream == STREAM_VIDEO
         )
     for rid, idx in by_recording.items():
-        assert idx == list(range(idx[0], idx[-1] + 1)), f"gap in recording {rid}"
+        # within a recording: every frame from its first to its stop, once, in order
+        assert idx == list(range(idx[0], idx[-1] + 1)), f"gap or repeat in recording {rid}"
         stop = next(e for e in stops if e["recording_id"] == rid)
-        assert len(idx) == stop["frames"]
+        assert len(idx) == stop["frames"] and stop["undecodable"] == 0
+    # across recordings, frames repeat only as the pre-roll of the later one (it always has
+    # the full pre-event buffer, even right after a stop)
+    for a, b in itertools.pairwise(by_recording.values()):
+        overlap = set(a) & set(b)
+        start = next(e for e in starts if e["recording_id"] == cam_rid(cam, b[-1]))
+        trigger_frame = b[0] + round(start["pre_roll_s"] * FPS)
+        assert all(i <= trigger_frame for i in overlap)
+        if overlap:
+            event("pre-roll overlaps the previous recording")
     # a rollover continues with the very next frame
     ordered = list(by_recording.values())
     for a, b in itertools.pairwise(ordered):
@@ -95,6 +113,7 @@ def test_random_events_never_lose_a_frame_nor_leave_a_segment_open(
 
 def cam_rid(cam: SimDevice, frame_index: int) -> str:
     for seg in cam.segments():
-        if any(int.from_bytes(f.data[:4], "big") == frame_index for f in cam.frames(seg)):
+        frames = [f for f in cam.frames(seg) if f.stream == STREAM_VIDEO]
+        if any(int.from_bytes(f.data[:4], "big") == frame_index for f in frames):
             return str(cam.header(seg)["recording_id"])
     raise AssertionError(frame_index)

@@ -18,6 +18,7 @@ EVENTS = frozenset(
         "recovered",
         "record_start",
         "record_stop",
+        "post_record",
         "segment_open",
         "segment_close",
         "marker",
