@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: venv tools test check bench demo clean
+.PHONY: venv tools test check bench demo clean deb
 
 venv: $(STAMP)
 
@@ -31,6 +31,20 @@ bench: venv
 
 demo: venv
 	scripts/demo
+
+# The Raspberry Pi OS package (architecture all), built from a copy of the sources in DEB_BUILD
+# so that no build product lands in the tree; the .deb is left in DEB_OUT. Needs the Debian
+# build packages scripts/install-tools installs. The system's tools on PATH, not a venv's.
+DEB_OUT   ?= dist
+DEB_BUILD ?= build/deb
+deb:
+	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/src $(DEB_OUT)
+	cp -R pyproject.toml README.md LICENSE recorder hal sim systemd debian docs $(DEB_BUILD)/src/
+	find $(DEB_BUILD)/src -name __pycache__ -prune -exec rm -rf {} +
+	cd $(DEB_BUILD)/src && PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS=nocheck \
+		dpkg-buildpackage --build=all --no-sign
+	mv $(DEB_BUILD)/bodycam_*_all.deb $(DEB_OUT)/
+	rm -rf $(DEB_BUILD)
 
 # Leaves demo/ alone: it holds evidence, and no command here deletes evidence.
 clean:

@@ -194,7 +194,9 @@ class Daemon:
         try:
             devices = self.backend.create(settings_from(cfg))
         except (HalError, ValueError, OSError) as e:
-            raise StartupError(f"backend {self.backend.name!r}: {e}") from None
+            msg = str(e)
+            prefix = f"backend {self.backend.name!r}"
+            raise StartupError(msg if msg.startswith(prefix) else f"{prefix}: {msg}") from None
         self.devices = devices
         try:
             return self._run(devices, recipients, scenario)

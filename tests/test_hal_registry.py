@@ -9,7 +9,7 @@ import pytest
 from hal import registry
 from hal.backend import Backend, Devices, DeviceSettings
 from hal.errors import BackendError, HalError
-from hal.registry import load_backend
+from hal.registry import BACKENDS, load_backend
 
 
 def test_sim_loads_by_name() -> None:
@@ -24,12 +24,14 @@ def test_an_unknown_backend_lists_the_known_ones() -> None:
         load_backend("pci")
 
 
-def test_a_backend_whose_module_is_missing_names_backend_and_module() -> None:
-    # hal.pi.backend is not written yet: exactly the "cannot load" case.
+def test_a_backend_whose_module_is_missing_names_backend_and_module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(BACKENDS, "gone", ("hal.gone.backend", "GoneBackend"))
     with pytest.raises(BackendError) as caught:
-        load_backend("pi")
+        load_backend("gone")
     message = str(caught.value)
-    assert "'pi'" in message and "'hal.pi.backend'" in message
+    assert "'gone'" in message and "'hal.gone.backend'" in message
     assert "ModuleNotFoundError" in message
     assert isinstance(caught.value.__cause__, ImportError)
     assert isinstance(caught.value, HalError)

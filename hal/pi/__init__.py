@@ -1,5 +1,9 @@
-"""Raspberry Pi backend (picamera2, GPIO through gpiozero's lgpio factory, I2C fuel gauge).
+"""Raspberry Pi backend: picamera2, GPIO through gpiozero's lgpio factory, a MAX17048 fuel gauge.
 
-Placeholder: the backend itself (``hal.pi.backend.PiBackend``) is written in a later task. Until
-then ``hal.registry.load_backend("pi")`` fails loudly with a BackendError naming the module.
+One small module per device: ``camera`` (picamera2, H.264 with SPS/PPS on every keyframe),
+``gpio`` (the lgpio pin factory for :mod:`hal.gpio`), ``battery`` (MAX17048 over smbus2),
+``clock`` (the system clock and where its time came from) and ``backend`` (``PiBackend``, which
+builds them all). Nothing here imports picamera2, lgpio or smbus2 at module level: each is
+imported when the device that needs it is opened, and a failed import is a BackendError naming
+the backend and the module. picamera2 is imported by ``hal.pi.camera`` alone.
 """

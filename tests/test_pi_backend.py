@@ -1,0 +1,430 @@
+"""The Pi backend off the Pi: the camera contract on PiCamera over a fake picamera2, every device.
+
+The camera-contract checks are imported from test_camera_contract and collected here again; this
+module's own ``camera`` fixture (which overrides the one there) feeds them a PiCamera driven by
+tests/fake_picamera2.py, once as a Pi 4 (hardware H264Encoder) and once as a Pi 5 (software
+LibavH264Encoder); where picamera2 is installed (on a Pi) a third parameter, "pi-real", runs
+them on the real camera. GPIO runs on gpiozero's MockFactory, the fuel gauge on a fake SMBus
+with known register values, the clock's provenance on files in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from gpiozero import LED
+from gpiozero.pins.mock import MockFactory
+
+from hal.backend import DEFAULT_PINS, Devices, DeviceSettings
+from hal.camera import Camera
+from hal.errors import BackendError, DeviceError, HalError
+from hal.pi.backend import PiBackend
+from hal.pi.battery import MAX17048_ADDRESS, Max17048Battery
+from hal.pi.camera import PiCamera
+from hal.pi.clock import PiClock
+from hal.pi.gpio import open_gpio, open_pin_factory
+from hal.registry import load_backend
+from recorder.evidence.keys import generate
+from sim.clock import SimClock
+from sim.sink import CollectingSink
+from tests import fake_picamera2
+from tests.test_camera_contract import (  # collected again here, on PiCamera
+    SPEC,
+    CameraSpec,
+    run,
+    test_every_keyframe_carries_sps_pps_and_an_idr,
+    test_frames_decode_with_pyav,
+    test_frames_flow_again_after_stop_and_start,
+    test_keyframes_fall_exactly_every_interval,
+    test_no_frame_reaches_a_sink_after_stop_returns,
+    test_properties_come_from_the_settings,
+    test_start_twice_is_an_error_and_close_is_idempotent,
+    test_the_first_frame_is_a_keyframe,
+    test_timestamps_increase_strictly_at_the_frame_rate,
+)
+
+CONTRACT = (
+    test_every_keyframe_carries_sps_pps_and_an_idr,
+    test_frames_decode_with_pyav,
+    test_frames_flow_again_after_stop_and_start,
+    test_keyframes_fall_exactly_every_interval,
+    test_no_frame_reaches_a_sink_after_stop_returns,
+    test_properties_come_from_the_settings,
+    test_start_twice_is_an_error_and_close_is_idempotent,
+    test_the_first_frame_is_a_keyframe,
+    test_timestamps_increase_strictly_at_the_frame_rate,
+)
+
+HAVE_PICAMERA2 = importlib.util.find_spec("picamera2") is not None
+
+
+def make_pi_camera(
+    spec: CameraSpec, platform: str, module: Any = None, *, clock: Any = None
+) -> PiCamera:
+    if module is None and platform != "real":
+        module = fake_picamera2.make_module(platform)
+    return PiCamera(
+        clock=clock if clock is not None else PiClock(),
+        width=spec.width,
+        height=spec.height,
+        fps=spec.fps,
+        bitrate=spec.bitrate,
+        keyframe_interval_s=spec.keyframe_interval_s,
+        device_id="CONTRACT",
+        picamera2_module=module,
+    )
+
+
+# On a Pi with picamera2, the same checks run on the real camera too.
+CAMERAS = [
+    pytest.param("vc4", id="pi-fake-h264"),
+    pytest.param("pisp", id="pi5-fake-libav"),
+    *([pytest.param("real", id="pi-real")] if HAVE_PICAMERA2 else []),
+]
+
+
+@pytest.fixture(params=CAMERAS)
+def camera(request: pytest.FixtureRequest) -> Iterator[Camera]:
+    cam = make_pi_camera(SPEC, request.param)
+    yield cam
+    cam.close()
+
+
+def test_the_contract_checks_are_all_collected_here() -> None:
+    from tests import test_camera_contract
+
+    names = {n for n in vars(test_camera_contract) if n.startswith("test_")}
+    assert names == {f.__name__ for f in CONTRACT}
+
+
+# -- camera: how it drives picamera2 ------------------------------------------------------------
+
+
+def test_the_platform_picks_the_encoder_and_every_start_gets_a_new_one() -> None:
+    for platform, expected in (("vc4", "H264Encoder"), ("pisp", "LibavH264Encoder")):
+        module = fake_picamera2.make_module(platform)
+        cam = make_pi_camera(SPEC, platform, module)
+        try:
+            run(cam, 3)
+            run(cam, 3)
+            (picam2,) = module.Picamera2.opened
+            first, second = picam2.encoders_started
+            assert first is not second
+            assert type(first).__name__ == type(second).__name__ == expected
+            assert (first.iperiod, first.repeat, first.bitrate) == (SPEC.gop, True, SPEC.bitrate)
+        finally:
+            cam.close()
+        assert not picam2.is_open
+
+
+def test_frame_rate_and_size_reach_the_camera_configuration() -> None:
+    spec = CameraSpec(width=176, height=144, fps=15, keyframe_interval_s=1.0)
+    module = fake_picamera2.make_module("vc4")
+    cam = make_pi_camera(spec, "vc4", module)
+    try:
+        frames = run(cam, 20)
+        (picam2,) = module.Picamera2.opened
+        config = picam2.camera_configuration()
+        assert config["main"]["size"] == (176, 144) and config["main"]["format"] == "YUV420"
+        assert config["controls"]["FrameRate"] == 15
+        steps = {b.timestamp_us - a.timestamp_us for a, b in itertools.pairwise(frames)}
+        assert steps <= {66666, 66667}
+        assert [i for i, f in enumerate(frames) if f.keyframe] == [0, 15]
+    finally:
+        cam.close()
+
+
+def test_timestamps_sit_on_the_monotonic_clock_and_continue_across_restarts() -> None:
+    before = time.monotonic() * 1e6
+    cam = make_pi_camera(SPEC, "vc4")
+    try:
+        first = run(cam, 10)
+        assert before <= first[0].timestamp_us <= time.monotonic() * 1e6
+        second = run(cam, 10)
+        # The fake's sensor ran ahead of real time, so the second run had to be moved on: it
+        # starts one frame after the last frame handed over (kept by the sink or not).
+        assert second[0].keyframe
+        assert second[0].timestamp_us - first[-1].timestamp_us >= 1e6 / SPEC.fps - 1
+        steps = [b.timestamp_us - a.timestamp_us for a, b in itertools.pairwise(second)]
+        assert set(steps) <= {33333, 33334}
+    finally:
+        cam.close()
+
+
+def test_a_sensor_clock_far_from_the_monotonic_clock_is_not_trusted() -> None:
+    clock = SimClock()  # virtual time near zero, far from the fake sensor's monotonic ns
+    clock.advance(100.0)
+    cam = make_pi_camera(SPEC, "vc4", clock=clock)
+    try:
+        frames = run(cam, 5)
+        assert frames[0].timestamp_us == 100_000_000
+        assert frames[4].timestamp_us - frames[0].timestamp_us == pytest.approx(4e6 / 30, abs=4)
+    finally:
+        cam.close()
+
+
+def test_the_watermark_is_burnt_into_the_luma_plane() -> None:
+    spec = CameraSpec(width=320, height=240)
+    cam = make_pi_camera(spec, "pisp")
+    try:
+        frames = run(cam, 1)
+    finally:
+        cam.close()
+    decoder = av.CodecContext.create("h264", "r")
+    (picture,) = decoder.decode(av.Packet(frames[0].data))
+    y = picture.to_ndarray(format="gray")
+    caption, elsewhere = y[:14, :200], y[60:, 100:]
+    assert np.percentile(caption, 40) < 40, "the dark box behind the text"
+    assert caption.max() > 200, "white text on it"
+    assert elsewhere.mean() > 80, "the picture below it is untouched"
+
+
+def test_outputs_never_raise_into_the_encoder_thread_and_the_fault_is_kept() -> None:
+    class Exploding(CollectingSink):
+        def put_nowait(self, frame: Any) -> bool:
+            raise RuntimeError("sink broke")
+
+    cam = make_pi_camera(SPEC, "vc4")
+    try:
+        cam.start(Exploding())
+        deadline = time.monotonic() + 10
+        while cam.fault is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        cam.stop()
+        assert isinstance(cam.fault, RuntimeError)
+        assert cam.frames_delivered > 0
+    finally:
+        cam.close()
+
+
+def test_no_camera_and_a_refused_size_are_device_errors() -> None:
+    module = fake_picamera2.make_module("vc4")
+    module.Picamera2.cameras = 0
+    with pytest.raises(DeviceError, match=r"camera 0: cannot open it"):
+        make_pi_camera(SPEC, "vc4", module)
+    module = fake_picamera2.make_module("vc4")
+    with pytest.raises(DeviceError, match=r"asked for 161x120, the camera gives 160x120"):
+        make_pi_camera(CameraSpec(width=161), "vc4", module)
+    assert not module.Picamera2.opened[0].is_open
+
+
+# -- GPIO on gpiozero's MockFactory -----------------------------------------------------------
+
+
+def test_gpio_inputs_and_indicators_use_the_configured_pins() -> None:
+    factory = MockFactory()
+    pins = {**DEFAULT_PINS, "record": 4, "led_recording": 12}
+    clock = SimClock()
+    inputs, indicators = open_gpio(clock=clock, pins=pins, pin_factory=factory)
+    try:
+        events: list[Any] = []
+        inputs.subscribe(events.append)
+        factory.pin(4).drive_low()
+        factory.pin(4).drive_high()
+        assert [(e.name, e.pressed) for e in events] == [("record", True), ("record", False)]
+        indicators.set_led("recording", True)
+        assert factory.pin(12).state
+        indicators.set_led("recording", False)
+        assert not factory.pin(12).state
+    finally:
+        inputs.close()
+        indicators.close()
+
+
+def test_a_pin_already_taken_is_a_device_error() -> None:
+    factory = MockFactory()
+    squatter = LED(DEFAULT_PINS["record"], pin_factory=factory)
+    with pytest.raises(DeviceError, match=r"GPIO inputs: GPIOPinInUse"):
+        open_gpio(clock=SimClock(), pins=DEFAULT_PINS, pin_factory=factory)
+    squatter.close()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("lgpio") is not None, reason="lgpio is installed here")
+def test_without_lgpio_the_pin_factory_is_a_backend_error_naming_it() -> None:
+    with pytest.raises(BackendError, match=r"backend 'pi': cannot import lgpio"):
+        open_pin_factory()
+
+
+# -- the MAX17048 fuel gauge ------------------------------------------------------------------
+
+
+class FakeSMBus:
+    """Registers of one I2C device, big-endian words, read as smbus2 reads an I2C block."""
+
+    def __init__(self, registers: dict[int, int], address: int = MAX17048_ADDRESS) -> None:
+        self.registers = registers
+        self.address = address
+        self.fail: OSError | None = None
+        self.closed = False
+
+    def read_i2c_block_data(self, i2c_addr: int, register: int, length: int) -> list[int]:
+        if self.fail is not None:
+            raise self.fail
+        if i2c_addr != self.address:
+            raise OSError(121, "Remote I/O error")
+        word = self.registers[register]
+        return [word >> 8, word & 0xFF][:length]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_fuel_gauge_converts_its_registers_exactly() -> None:
+    # VCELL 0xCE40 = 52800 LSB * 78.125 uV = 4.125 V; SOC 0x4B80 = 75.5 %;
+    # CRATE 0xFFF6 = -10 LSB * 0.208 %/h = -2.08 %/h: 75.5 / 2.08 h left.
+    bus = FakeSMBus({0x02: 0xCE40, 0x04: 0x4B80, 0x16: 0xFFF6})
+    state = Max17048Battery(smbus=bus).state
+    assert state.voltage == pytest.approx(4.125, abs=1e-12)
+    assert state.percent == pytest.approx(75.5, abs=1e-12)
+    assert not state.charging
+    assert state.minutes_left == pytest.approx(75.5 / 2.08 * 60)
+
+
+def test_a_positive_charge_rate_means_charging_and_no_time_left_estimate() -> None:
+    bus = FakeSMBus({0x02: 0xD700, 0x04: 0x6401, 0x16: 0x0019})  # +25 LSB = +5.2 %/h
+    state = Max17048Battery(smbus=bus).state
+    assert state.charging and state.minutes_left is None
+    assert state.percent == 100.0  # 100 + 1/256 %, clamped by the contract
+    assert state.voltage == pytest.approx(0xD700 * 78.125e-6)
+
+
+def test_a_fuel_gauge_read_error_names_bus_address_and_register() -> None:
+    bus = FakeSMBus({0x02: 0, 0x04: 0, 0x16: 0})
+    bus.fail = OSError(121, "Remote I/O error")
+    battery = Max17048Battery(bus=1, smbus=bus)
+    with pytest.raises(DeviceError, match=r"I2C bus 1 address 0x36: reading register 0x02"):
+        _ = battery.state
+    battery.close()
+    assert not bus.closed, "a bus that was passed in belongs to the caller"
+
+
+# -- the clock's provenance -------------------------------------------------------------------
+
+JAN_2026 = 1_767_225_600.0
+JAN_1970 = 86_400.0
+
+
+def make_clock(tmp_path: Path, *, synced: bool, rtc: float | None, wall: float) -> PiClock:
+    flag = tmp_path / "timesync" / "synchronized"
+    if synced:
+        flag.parent.mkdir(parents=True, exist_ok=True)
+        flag.touch()
+    rtc_dir = tmp_path / "rtc0"
+    if rtc is not None:
+        rtc_dir.mkdir(exist_ok=True)
+        (rtc_dir / "since_epoch").write_text(f"{int(rtc)}\n")
+    return PiClock(timesync_flag=flag, rtc=rtc_dir, wall_time=lambda: wall)
+
+
+@pytest.mark.parametrize(
+    ("synced", "rtc", "wall", "source"),
+    [
+        (True, None, JAN_2026, "ntp"),
+        (True, JAN_1970, JAN_2026, "ntp"),
+        (False, JAN_2026, JAN_2026, "rtc"),
+        (False, JAN_1970, JAN_2026, "none"),  # a Pi 5 RTC without battery; systemd's floor
+        (False, None, JAN_2026, "none"),  # fake-hwclock's guess is not a time source
+        (False, JAN_2026, JAN_1970, "none"),
+    ],
+)
+def test_the_clock_source_follows_timesyncd_and_the_rtc(
+    tmp_path: Path, synced: bool, rtc: float | None, wall: float, source: str
+) -> None:
+    clock = make_clock(tmp_path, synced=synced, rtc=rtc, wall=wall)
+    assert clock.source == source
+    assert clock.is_set == (source != "none")
+    assert clock.rtc_present == (rtc is not None)
+
+
+def test_a_clock_set_by_hand_reports_that_source(tmp_path: Path) -> None:
+    clock = make_clock(tmp_path, synced=False, rtc=None, wall=JAN_2026)
+    clock._set_source = "manual"  # what set_wall records once CAP_SYS_TIME allowed it
+    assert clock.source == "manual" and clock.is_set
+
+
+# -- the backend ------------------------------------------------------------------------------
+
+
+def pi_settings(tmp_path: Path) -> DeviceSettings:
+    state, evidence = tmp_path / "state", tmp_path / "evidence"
+    state.mkdir(mode=0o700)
+    evidence.mkdir()
+    return DeviceSettings(
+        device_id="BC-PI",
+        width=160,
+        height=120,
+        fps=30,
+        bitrate=200_000,
+        keyframe_interval_s=0.5,
+        state_dir=state,
+        evidence_dir=evidence,
+    )
+
+
+def test_the_registry_loads_the_pi_backend_without_touching_picamera2() -> None:
+    backend = load_backend("pi")
+    assert isinstance(backend, PiBackend) and backend.name == "pi"
+
+
+@pytest.mark.skipif(HAVE_PICAMERA2, reason="picamera2 is installed here")
+def test_create_without_picamera2_is_a_backend_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(BackendError) as caught:
+        PiBackend().create(pi_settings(tmp_path))
+    message = str(caught.value)
+    assert message.startswith("backend 'pi': cannot import picamera2 (ModuleNotFoundError")
+    assert isinstance(caught.value.__cause__, ImportError)
+
+
+def test_create_builds_every_device_on_fakes(tmp_path: Path) -> None:
+    settings = pi_settings(tmp_path)
+    generate("device", settings.state_dir)
+    bus = FakeSMBus({0x02: 0xCE40, 0x04: 0x4B80, 0x16: 0xFFF6})
+    backend = PiBackend(
+        picamera2_module=fake_picamera2.make_module("vc4"), pin_factory=MockFactory(), smbus=bus
+    )
+    devices = backend.create(settings)
+    try:
+        assert isinstance(devices, Devices)
+        assert devices.battery.percent == pytest.approx(75.5)
+        assert (
+            devices.storage.total_bytes()
+            == os.statvfs(tmp_path).f_blocks * os.statvfs(tmp_path).f_frsize
+        )
+        assert len(devices.keystore.sign(b"x")) == 64
+        assert run(devices.camera, 3)[0].keyframe
+        assert not devices.inputs.is_active("record")
+    finally:
+        devices.close()
+        devices.close()
+
+
+def test_create_on_an_unprovisioned_device_opens_no_hardware(tmp_path: Path) -> None:
+    module = fake_picamera2.make_module("vc4")
+    backend = PiBackend(picamera2_module=module, pin_factory=MockFactory(), smbus=FakeSMBus({}))
+    with pytest.raises(HalError, match=r"device\.key"):
+        backend.create(pi_settings(tmp_path))
+    assert module.Picamera2.opened == []
+
+
+def test_a_device_that_fails_to_open_closes_the_ones_before_it(tmp_path: Path) -> None:
+    settings = pi_settings(tmp_path)
+    generate("device", settings.state_dir)
+    module = fake_picamera2.make_module("vc4")
+    factory = MockFactory()
+    squatter = LED(settings.pins["led_status"], pin_factory=factory)
+    with pytest.raises(DeviceError, match="GPIO"):
+        PiBackend(picamera2_module=module, pin_factory=factory, smbus=FakeSMBus({})).create(
+            settings
+        )
+    squatter.close()
+    (picam2,) = module.Picamera2.opened
+    assert not picam2.is_open

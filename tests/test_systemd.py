@@ -1,0 +1,200 @@
+"""The systemd units, checked by the real systemd-analyze (252 here, as on Bookworm).
+
+``security --offline=true`` scores the sandbox from the unit file alone; ``verify`` loads the
+unit as systemd would and reports every problem it sees. Both run on the files in systemd/ as
+shipped, except that verify gets a copy whose ``/usr/bin/bodycam`` points at a stand-in
+executable, since verify insists that the command exists.
+
+One more check backs MemoryDenyWriteExecute=yes: the Python stack the daemon runs (numpy,
+OpenCV, PyAV's libx264, cryptography, ctypes callbacks) is exercised under the same seccomp rule
+systemd 252 installs for it (no mmap with PROT_WRITE|PROT_EXEC, no mprotect or pkey_mprotect
+adding PROT_EXEC, no shmat with SHM_EXEC).
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+UNITS = ROOT / "systemd"
+SERVICE = UNITS / "bodycam.service"
+CONSOLE = UNITS / "bodycam-console@.service"
+MAX_EXPOSURE = 1.5
+
+ANALYZE = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(
+    ANALYZE is None, reason="systemd-analyze is not installed (scripts/install-tools adds it)"
+)
+
+
+def analyze(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    assert ANALYZE is not None
+    return subprocess.run(
+        [ANALYZE, *args], capture_output=True, text=True, timeout=60, cwd=cwd, check=False
+    )
+
+
+def settings(unit: Path) -> dict[str, list[str]]:
+    """Every ``Key=value`` of a unit file, in order, keys repeated as systemd allows."""
+    out: dict[str, list[str]] = {}
+    for line in unit.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", ";", "[")):
+            key, _, value = line.partition("=")
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+@needs_analyze
+@pytest.mark.parametrize(
+    "unit", ["bodycam.service", "bodycam-console@ttyGS0.service"], ids=["daemon", "console"]
+)
+def test_the_sandbox_exposure_is_at_most_one_and_a_half(unit: str, tmp_path: Path) -> None:
+    # An instance name is resolved against its template in the same directory.
+    result = analyze(
+        "security", "--offline=true", f"--threshold={round(MAX_EXPOSURE * 10)}",
+        str(UNITS / unit), cwd=tmp_path,
+    )  # fmt: skip
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= MAX_EXPOSURE, result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_analyze
+def test_the_units_verify_without_a_single_warning(tmp_path: Path) -> None:
+    stand_in = tmp_path / "bodycam"
+    stand_in.write_text("#!/bin/sh\nexit 0\n")
+    stand_in.chmod(0o755)
+    for unit in (SERVICE, CONSOLE):
+        copy = tmp_path / unit.name
+        copy.write_text(unit.read_text().replace("/usr/bin/bodycam", str(stand_in)))
+    for name in ("bodycam.service", "bodycam-console@ttyGS0.service", "bodycam-console@.service"):
+        result = analyze("verify", str(tmp_path / name), cwd=tmp_path)
+        assert (result.returncode, result.stdout + result.stderr) == (0, ""), name
+
+
+@needs_analyze
+def test_the_daemon_may_open_only_the_camera_gpio_i2c_and_serial_devices(tmp_path: Path) -> None:
+    result = analyze("security", "--offline=true", str(SERVICE), cwd=tmp_path)
+    (acl,) = [line for line in result.stdout.splitlines() if line.startswith("✗ DeviceAllow=")]
+    allowed = set(re.findall(r"(char-\S+):(r|rw)\b", acl))
+    assert allowed == {
+        ("char-video4linux", "rw"),
+        ("char-media", "rw"),
+        ("char-dma_heap", "rw"),
+        ("char-gpiochip", "rw"),
+        ("char-i2c", "rw"),
+        ("char-ttyGS", "rw"),
+        ("char-ttyAMA", "rw"),
+    }
+
+
+def test_the_daemon_unit_says_what_the_daemon_needs() -> None:
+    s = settings(SERVICE)
+    config = "--config /etc/bodycam/bodycam.toml"
+    assert s["ExecStart"] == [f"/usr/bin/bodycam run {config}"]
+    assert s["ExecStartPre"] == [f"/usr/bin/bodycam selftest {config}"]
+    assert (s["Type"], s["NotifyAccess"], s["WatchdogSec"]) == (["notify"], ["main"], ["10s"])
+    assert s["Restart"] == ["on-failure"] and s["RestartPreventExitStatus"] == ["78"]
+    assert s["TimeoutStopSec"] == ["10s"]
+    assert (s["User"], s["Group"]) == (["bodycam"], ["bodycam"])
+    assert s["SupplementaryGroups"] == ["video gpio dialout i2c"]
+    assert (s["StateDirectory"], s["StateDirectoryMode"]) == (["bodycam"], ["0700"])
+    assert s["ReadWritePaths"] == ["/var/lib/bodycam"]
+    assert s["WorkingDirectory"] == ["/run/bodycam"] and s["RuntimeDirectory"] == ["bodycam"]
+    assert s["DevicePolicy"] == ["closed"] and s["CapabilityBoundingSet"] == ["CAP_SYS_TIME"]
+    assert s["PrivateNetwork"] == ["yes"] and s["IPAddressDeny"] == ["any"]
+    assert s["UMask"] == ["0077"] and s["MemoryDenyWriteExecute"] == ["yes"]
+
+
+def test_the_console_template_binds_to_its_tty() -> None:
+    s = settings(CONSOLE)
+    assert s["ExecStart"] == ["/usr/bin/bodycam console-serve --port /dev/%i"]
+    assert s["BindsTo"] == ["dev-%i.device"] and "dev-%i.device" in s["After"]
+    assert s["DeviceAllow"] == ["/dev/%i rw"] and s["User"] == ["bodycam"]
+
+
+LIBSECCOMP = ctypes.util.find_library("seccomp")
+
+# The rule systemd 252 installs for MemoryDenyWriteExecute=yes, installed with libseccomp.
+MDWE_FILTER = textwrap.dedent(
+    """
+    import ctypes, errno, mmap
+    lib = ctypes.CDLL(LIBSECCOMP, use_errno=True)
+    class Cmp(ctypes.Structure):
+        _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                    ("a", ctypes.c_uint64), ("b", ctypes.c_uint64)]
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_rule_add_array.argtypes = [
+        ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(Cmp)]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    ctx = lib.seccomp_init(0x7FFF0000)  # allow everything else
+    for name, mask in (("mmap", 6), ("mprotect", 4), ("pkey_mprotect", 4), ("shmat", 0o100000)):
+        nr = lib.seccomp_syscall_resolve_name(name.encode())
+        rule = Cmp(2, 7, mask, mask)  # (arg2 & mask) == mask -> EPERM
+        assert lib.seccomp_rule_add_array(ctx, 0x00050000 | errno.EPERM, nr, 1, rule) == 0
+    assert lib.seccomp_load(ctx) == 0
+    try:
+        mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        raise SystemExit("the filter did not refuse a writable, executable mapping")
+    except OSError as e:
+        assert e.errno == errno.EPERM
+    """
+)
+
+STACK = textwrap.dedent(
+    """
+    import ctypes
+    import av, cv2, numpy
+    from cryptography.hazmat.primitives import hpke
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+    from hal.pi.camera import PiCamera
+    from hal.pi.clock import PiClock
+    from sim.camera import SimCamera
+    from sim.clock import SimClock
+    from sim.sink import CollectingSink
+    from tests.fake_picamera2 import make_module
+
+    Ed25519PrivateKey.generate().sign(b"x")
+    X25519PrivateKey.generate().exchange(X25519PrivateKey.generate().public_key())
+    AESGCM(AESGCM.generate_key(256)).encrypt(b"0" * 12, b"x", None)
+    ChaCha20Poly1305(ChaCha20Poly1305.generate_key()).encrypt(b"0" * 12, b"x", None)
+    cams = [
+        SimCamera(clock=SimClock(), width=320, height=240, fps=30, bitrate=300_000,
+                  keyframe_interval_s=1, device_id="X"),
+        PiCamera(clock=PiClock(), width=320, height=240, fps=30, bitrate=300_000,
+                 keyframe_interval_s=1, device_id="X", picamera2_module=make_module("pisp")),
+    ]
+    decoder = av.CodecContext.create("h264", "r")
+    for cam in cams:
+        sink = CollectingSink(20)
+        cam.start(sink)
+        frames = sink.wait_for(20)
+        cam.close()
+        assert sum(len(decoder.decode(av.Packet(f.data))) for f in frames) == 20
+    assert ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x + 1)(1) == 2
+    print("stack ok")
+    """
+)
+
+
+@pytest.mark.skipif(LIBSECCOMP is None, reason="libseccomp is not installed")
+def test_the_python_stack_needs_no_writable_executable_memory() -> None:
+    code = f"LIBSECCOMP = {LIBSECCOMP!r}\n{MDWE_FILTER}\n{STACK}"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert result.returncode == 0 and "stack ok" in result.stdout, result.stderr[-3000:]
