@@ -235,6 +235,21 @@ SCHEMA: dict[str, dict[str, Key]] = {
             False, bool, "true or false", doc="Start the simulated clock as never set."
         ),
     },
+    "console": {
+        "pty": Key(
+            False,
+            bool,
+            "true or false",
+            doc="Serve the technician console on a new pty and print its path (the simulator).",
+        ),
+        "socket": Key(
+            "/run/bodycam/console.sock",
+            str,
+            'a path, or "" for none',
+            lambda v: len(v) < 100,
+            "Unix socket the console bridge (bodycam-console@TTY) connects to.",
+        ),
+    },
     "pins": {
         name: Key(
             pin,

@@ -31,6 +31,8 @@ from hal.errors import HalError
 from hal.inputs import InputEvent
 from hal.registry import load_backend
 from recorder.config import Config, ConfigError
+from recorder.console.device import DeviceAccess
+from recorder.console.server import ConsoleService
 from recorder.control import Control
 from recorder.evidence.errors import EvidenceError, KeyFileError
 from recorder.evidence.keys import load_agency_public
@@ -219,6 +221,7 @@ class Daemon:
         if scenario is not None:
             self.backend.play(devices, scenario, lambda: self.stop("scenario_finished"))
         devices.camera.start(frames)
+        console = self._start_console(cfg, devices, rec)
         log.info("recording loop running (%s backend)", self.backend.name)
         notifier = self.notifier
         notifier.ready(self._status_line(rec))
@@ -244,6 +247,9 @@ class Daemon:
                     self.on_loop(self)
         finally:
             notifier.stopping()
+            if console is not None:
+                console.stop()  # its sessions log console_close through Control: run them
+                self.control.run_pending(rec)
             devices.camera.stop()
             # Frames the camera handed over before it stopped belong to the evidence too.
             while (frame := frames.get_nowait()) is not None:
@@ -255,6 +261,33 @@ class Daemon:
             rec.close(self.stop_reason)
             self.control.run_pending(rec)  # answer anyone still waiting rather than time out
         return self.exit_code
+
+    def _start_console(self, cfg: Config, devices: Devices, rec: Recorder) -> ConsoleService | None:
+        """The technician console, on its own threads; a failure to start it never stops
+        recording (it is logged and audited)."""
+        c = cfg["console"]
+        if not c["pty"] and not c["socket"]:
+            return None
+        access = DeviceAccess(
+            self.control,
+            state_dir=cfg.state_dir,
+            evidence_dir=cfg.evidence_dir,
+            clock_now=devices.clock.monotonic,
+            reboot=self.restart,
+        )
+        console = ConsoleService(
+            access, pty=c["pty"], socket_path=Path(c["socket"]) if c["socket"] else None
+        )
+        try:
+            paths = console.start()
+        except OSError as e:
+            log.error("console could not start: %s", e)
+            rec.audit("fault", what="console could not start", error=str(e))
+            return None
+        for path in paths:
+            log.info("console on %s", path)
+            print(f"console: {path}", flush=True)  # picocom PATH attaches to the camera
+        return console
 
     def _status_line(self, rec: Recorder) -> str:
         m = rec.machine

@@ -27,6 +27,7 @@ BASE: dict[str, dict[str, Any]] = {
     "video": {"width": 160, "height": 120, "fps": 15, "bitrate": 150_000},
     "recording": {"pre_event_s": 5, "segment_s": 10, "reminder_s": 0},
     "sim": {"storage_capacity_mib": 1024},
+    "console": {"socket": ""},  # the Pi's bridge socket; tests attach their own console
 }
 
 

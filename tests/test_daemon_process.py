@@ -111,3 +111,43 @@ def test_kill_9_at_random_moments_loses_at_most_about_a_second(tmp_path: Path) -
     assert not [ln for ln in report.lines if ln.verdict in (Verdict.MISSING, Verdict.TAMPERED)]
     recovered = [e for e in cam.audit_events() if e["event"] == "recovered"]
     assert {e["seq"] for e in recovered if e["stream"] == "media"} == set(torn)
+
+
+def test_bodycam_sim_prints_its_console_pty_and_answers_there(tmp_path: Path) -> None:
+    """What a technician does: start the simulator, attach to the printed pty as picocom would."""
+    import serial  # pyserial
+
+    cam = SimDevice.provision(tmp_path)
+    out = tmp_path / "stdout.txt"
+    with out.open("wb") as stdout, (tmp_path / "stderr.txt").open("wb") as stderr:
+        proc = subprocess.Popen(
+            [
+                BODYCAM,
+                "sim",
+                "--config",
+                str(cam.toml()),
+                "--scenario",
+                str(long_recording(tmp_path)),
+                "--speed",
+                "realtime",
+            ],
+            stdout=stdout,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while b"console: " not in out.read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
+            time.sleep(0.01)
+        pty = out.read_text().split("console: ")[1].split()[0]
+        with serial.Serial(pty, 115200, timeout=5) as port:
+            port.write(b"STATUS?\r")  # picocom sends a bare CR
+            reply = b""
+            while not reply.endswith(b"OK\r\n"):
+                chunk = port.read(1)
+                assert chunk, f"no reply: {reply!r}"
+                reply += chunk
+        assert b"state" in reply
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0

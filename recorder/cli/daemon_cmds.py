@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def sim(args: argparse.Namespace) -> int:
-    overrides: dict[str, Any] = {"device.backend": "sim"}
+    overrides: dict[str, Any] = {"device.backend": "sim", "console.pty": True, "console.socket": ""}
     if args.speed:
         overrides["sim.speed"] = "max" if args.speed == "max" else "realtime"
     return _start(args, overrides, args.scenario)

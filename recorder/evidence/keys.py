@@ -1,4 +1,5 @@
-"""Key files: generating, loading and fingerprinting agency (X25519) and device (Ed25519) keys.
+"""Key files: generating, loading and fingerprinting agency (X25519), device and technician
+(Ed25519) keys.
 
 Private keys are PKCS#8 PEM files created with mode 0600 in a single ``open(O_CREAT|O_EXCL)``, so
 they are never readable by others, not even for a moment, and an existing key is never
@@ -31,12 +32,14 @@ __all__ = [
     "load_agency_public",
     "load_device_private",
     "load_device_public",
+    "load_technician_private",
+    "load_technician_public",
     "raw_public",
     "write_private_key",
     "write_public_key",
 ]
 
-Role = Literal["agency", "device"]
+Role = Literal["agency", "device", "technician"]
 _K = TypeVar("_K")
 
 _RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -78,6 +81,22 @@ class Ed25519Signer:
         return f"Ed25519Signer({fingerprint(self.public_key_bytes)})"
 
 
+def _create(path: Path, data: bytes, mode: int) -> None:
+    """Write a new key file with ``mode`` from its creation on; never replace an existing one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    except FileExistsError:
+        raise KeyFileError(f"{path}: already exists; refusing to overwrite a key") from None
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot create: {e.strerror}") from None
+    try:
+        os.fchmod(fd, mode)  # the umask can only narrow the mode, but be explicit
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_private_key(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> None:
     """Create ``path`` with mode 0600 and write the key; refuse to overwrite an existing file."""
     pem = key.private_bytes(
@@ -85,35 +104,14 @@ def write_private_key(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> 
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:
-        raise KeyFileError(f"{path}: already exists; refusing to overwrite a key") from None
-    except OSError as e:
-        raise KeyFileError(f"{path}: cannot create: {e.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)  # the umask can only narrow the mode, but be explicit
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _create(path, pem, 0o600)
 
 
 def write_public_key(path: Path, key: Ed25519PublicKey | X25519PublicKey) -> None:
     pem = key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    except FileExistsError:
-        raise KeyFileError(f"{path}: already exists; refusing to overwrite a key") from None
-    except OSError as e:
-        raise KeyFileError(f"{path}: cannot create: {e.strerror}") from None
-    try:
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _create(path, pem, 0o644)
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,11 @@ class KeyPairPaths:
 
 
 def generate(role: Role, out_dir: Path) -> KeyPairPaths:
-    """Make ``{role}.key`` (0600) and ``{role}.pub`` in ``out_dir``; return their paths."""
+    """Make ``{role}.key`` (0600) and ``{role}.pub`` in ``out_dir``; return their paths.
+
+    Agency keys are X25519 (segments are encrypted to them); device and technician keys are
+    Ed25519 (the device signs evidence, a technician signs console challenges).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     priv_path, pub_path = out_dir / f"{role}.key", out_dir / f"{role}.pub"
     for p in (priv_path, pub_path):
@@ -196,3 +198,11 @@ def load_device_private(path: Path) -> Ed25519PrivateKey:
 
 def load_device_public(path: Path) -> Ed25519PublicKey:
     return _load_public(path, Ed25519PublicKey, "a device Ed25519 public key")  # type: ignore[type-abstract]
+
+
+def load_technician_private(path: Path) -> Ed25519PrivateKey:
+    return _load_private(path, Ed25519PrivateKey, "a technician Ed25519 private key")  # type: ignore[type-abstract]
+
+
+def load_technician_public(path: Path) -> Ed25519PublicKey:
+    return _load_public(path, Ed25519PublicKey, "a technician Ed25519 public key")  # type: ignore[type-abstract]
