@@ -32,6 +32,7 @@ def provisioned(root: Path, **sections: dict[str, Any]) -> Config:
     provision(state, [generate("agency", root / "keys").public])
     raw: dict[str, dict[str, Any]] = {
         "device": {"backend": "sim", "state_dir": str(state), "evidence_dir": str(root / "ev")},
+        "console": {"socket": ""},
         **sections,
     }
     return parse(raw, "bench")
