@@ -43,7 +43,7 @@ class Control:
 
     def run_pending(self, recorder: Recorder) -> None:
         """Run every queued request (the recorder loop calls this between frames)."""
-        while True:
+        while not self._requests.empty():  # cheap on the usual pass, when nothing waits
             try:
                 fn, fut = self._requests.get_nowait()
             except queue.Empty:
