@@ -295,5 +295,5 @@ class Daemon:
         return (
             f"{m.state.value.lower()}; {rec.counters.frames} frames, "
             f"{rec.counters.recordings} recordings, {dropped} dropped"
-            + ("; CAMERA STALLED" if rec.status_flags().get("stalled") else "")
+            + ("; CAMERA STALLED" if rec.camera_stalled else "")
         )

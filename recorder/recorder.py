@@ -43,7 +43,6 @@ from recorder.statemachine import (
     Rollover,
     Rules,
     Start,
-    State,
     StateMachine,
     Stealth,
     Stop,
@@ -266,8 +265,9 @@ class Recorder:
             self.audit("config_change", key=key, old=old[key], new=new.get(key), by=by)
         return {k: new.get(k) for k in changes}
 
-    def status_flags(self) -> dict[str, bool]:
-        return {"stalled": self._stalled, "storage_full": self.machine.storage_full}
+    @property
+    def camera_stalled(self) -> bool:
+        return self._stalled
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -463,7 +463,3 @@ class Recorder:
             self.devices.indicators.stealth = on
         except Exception as e:
             self._fault(f"indicator stealth: {e!r}")
-
-    @property
-    def state(self) -> State:
-        return self.machine.state

@@ -8,6 +8,7 @@ segment decodes on its own; the frames flow on with no gap and no duplicate.
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
 from collections.abc import Callable
@@ -33,6 +34,11 @@ def clock_meta(clock: Clock) -> dict[str, Any]:
         "clock_set": clock.is_set,
         "mono_start_us": round(clock.monotonic() * 1e6),
     }
+
+
+def _reason(error: OSError) -> str:
+    """What an audit entry calls a failed write: a full volume, or a fault."""
+    return "storage_full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "fault"
 
 
 class WriteFailed(Exception):
@@ -132,7 +138,7 @@ class RecordingWriter:
     def _fail(self, error: OSError) -> None:
         """Close what can be closed after a refused or failed write, then raise WriteFailed."""
         f = self._stream.current
-        reason = "storage_full" if error.errno in (28, 122) else "fault"  # ENOSPC, EDQUOT
+        reason = _reason(error)
         if f is not None and f.is_open:
             try:
                 self._close_segment(reason)  # the refusal left the file intact: close it
@@ -159,7 +165,7 @@ class RecordingWriter:
         try:
             f = self._stream.open(meta)
         except OSError as e:
-            raise WriteFailed("storage_full" if e.errno in (28, 122) else "fault", e) from e
+            raise WriteFailed(_reason(e), e) from e
         self._seg_start_us = start_us
         self._seg_first_us = start_us
         self._seg_frames = 0

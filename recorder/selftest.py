@@ -24,12 +24,19 @@ from hal.errors import HalError
 from hal.keystore import FileKeyStore
 from hal.storage import Storage
 from recorder.config import Config
-from recorder.evidence.chain import verify_dir_kind
+from recorder.evidence.chain import Report, verify_dir_kind
 from recorder.evidence.header import Kind
 from recorder.evidence.reader import Verdict
 from recorder.provisioning import DEVICE_KEY, RECIPIENTS
 
-__all__ = ["Check", "camera_delivers", "run_selftest"]
+__all__ = [
+    "Check",
+    "audit_verdict",
+    "camera_delivers",
+    "check_audit",
+    "run_selftest",
+    "storage_margin",
+]
 
 Status = Literal["PASS", "WARN", "FAIL"]
 _EARLIEST_SANE_YEAR = 2024
@@ -89,20 +96,39 @@ def check_clock(clock: Clock) -> Check:
     return Check("clock", "PASS", f"source {clock.source}")
 
 
-def check_audit(evidence_dir: Path, device_pub: Ed25519PublicKey) -> Check:
+def audit_verdict(report: Report, open_seq: int | None = None) -> tuple[Verdict, list[str]]:
+    """The worst verdict among audit logs and the lines behind it. The file a running recorder is
+    still writing (``open_seq``) lacks its FINAL record by design, so it does not count."""
+    worst, problems = Verdict.OK, []
+    for line in report.lines:
+        if line.verdict is Verdict.OK:
+            continue
+        if line.verdict is Verdict.INCOMPLETE and line.file and line.seq == str(open_seq):
+            continue
+        problems.append(str(line))
+        worst = max(worst, line.verdict, key=lambda v: v.rank)
+    return worst, problems
+
+
+def check_audit(
+    evidence_dir: Path, device_pub: Ed25519PublicKey, open_seq: int | None = None
+) -> Check:
+    """Whether the audit logs verify. Even a TAMPERED log only warns: the camera must go on
+    recording new evidence, and the verdict is there for the technician to see."""
     report = verify_dir_kind(evidence_dir, device_pub, Kind.AUDIT)
-    if not report.lines:
-        return Check("audit", "PASS", "no audit log yet")
-    worst = report.worst
-    status: Status = "PASS" if worst is Verdict.OK else "WARN"
+    worst, problems = audit_verdict(report, open_seq)
+    if worst is Verdict.OK:
+        return Check("audit", "PASS", f"{len(report.lines)} audit log(s) verify")
     if worst is Verdict.INCOMPLETE:
-        detail = "verifies; a power cut ended a log (a recovery note follows it)"
-    elif worst is Verdict.OK:
-        detail = f"{len(report.lines)} audit log(s) verify"
-    else:
-        bad = next(ln for ln in report.lines if ln.verdict is worst)
-        detail = f"{worst.value}: {bad}"
-    return Check("audit", status, detail)
+        return Check("audit", "WARN", "a power cut ended a log (a recovery note follows it)")
+    return Check("audit", "WARN", f"{worst.value}: {'; '.join(problems[:3])}")
+
+
+def storage_margin(config: Config) -> int:
+    """Room a healthy camera should have: the reserve plus ten minutes of video."""
+    reserve_mib: int = config.get("storage.reserve_mib")
+    bitrate: int = config.get("video.bitrate")
+    return reserve_mib * 2**20 + 10 * 60 * bitrate // 8
 
 
 def camera_delivers(frames_seen: Callable[[], int], wait: Callable[[], None], tries: int) -> Check:
@@ -117,13 +143,10 @@ def camera_delivers(frames_seen: Callable[[], int], wait: Callable[[], None], tr
 
 
 def run_selftest(config: Config, devices: Devices, camera: Check) -> list[Check]:
-    v = config["video"]
-    minute_of_video = v["bitrate"] // 8 * 60
-    need = config["storage"]["reserve_mib"] * 2**20 + 10 * minute_of_video
     device_pub = Ed25519PublicKey.from_public_bytes(devices.keystore.public_key_bytes)
     return [
         camera,
-        check_storage(devices.storage, config.evidence_dir, need),
+        check_storage(devices.storage, config.evidence_dir, storage_margin(config)),
         check_keys(config.state_dir),
         check_clock(devices.clock),
         check_audit(config.evidence_dir, device_pub),

@@ -23,8 +23,8 @@ from tests.h264 import make_h264_frames, read_counter
 from tests.test_mp4 import ffprobe
 
 
-@pytest.fixture
-def keys(tmp_path: Path) -> Path:
+def keygen_and_provision(tmp_path: Path) -> Path:
+    """The agency makes its key; the device is provisioned with it. Returns the keys folder."""
     out = tmp_path / "keys"
     assert main(["keygen", "agency", "--out", str(out)]) == 0
     assert (
@@ -40,6 +40,11 @@ def keys(tmp_path: Path) -> Path:
         == 0
     )
     return out
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Path:
+    return keygen_and_provision(tmp_path)
 
 
 def record(tmp_path: Path, recordings: list[list[int]]) -> Path:
@@ -78,20 +83,7 @@ def record(tmp_path: Path, recordings: list[list[int]]) -> Path:
 def test_keys_are_private_and_never_printed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    keys = tmp_path / "keys"
-    assert main(["keygen", "agency", "--out", str(keys)]) == 0
-    assert (
-        main(
-            [
-                "provision",
-                "--state",
-                str(tmp_path / "state"),
-                "--agency-pub",
-                str(keys / "agency.pub"),
-            ]
-        )
-        == 0
-    )
+    keys = keygen_and_provision(tmp_path)
     out = capsys.readouterr().out
     for path in (keys / "agency.key", tmp_path / "state" / "device.key"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from recorder.cli import main
+from recorder.selftest import check_audit
+from tests.conftest import Device
 from tests.simdevice import SimDevice
 
 
@@ -66,3 +68,11 @@ def _quiet(tmp_path: Path) -> Path:
     path = tmp_path / "quiet.toml"
     path.write_text("name = 'quiet'\nduration = 3.0\n")
     return path
+
+
+def test_the_audit_log_being_written_is_not_a_power_cut(device: Device) -> None:
+    log = device.audit()
+    log.log("boot", wall=1.8e9, mono_us=0)  # the running recorder's log: open, no FINAL yet
+    assert check_audit(device.evidence, device.pub, open_seq=log.seq).status == "PASS"
+    # the same file seen at start-up, with nobody writing it, was cut by a power loss
+    assert check_audit(device.evidence, device.pub).status == "WARN"

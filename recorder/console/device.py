@@ -39,9 +39,17 @@ from recorder.evidence.keys import (
     load_technician_public,
     raw_public,
 )
-from recorder.evidence.reader import Verdict
 from recorder.provisioning import RECIPIENTS, TECHNICIANS
-from recorder.selftest import Check, camera_delivers, check_clock, check_keys, check_storage
+from recorder.selftest import (
+    Check,
+    audit_verdict,
+    camera_delivers,
+    check_audit,
+    check_clock,
+    check_keys,
+    check_storage,
+    storage_margin,
+)
 
 if TYPE_CHECKING:
     from recorder.recorder import Recorder
@@ -289,15 +297,7 @@ class DeviceAccess:
             (c for c in report.checks if c.outcome.header is not None), key=lambda c: c.seq
         )
         events = [e for c in checks for e in c.events]
-        worst, problems = Verdict.OK, []
-        for line in report.lines:
-            is_open = bool(line.file) and line.seq == str(open_seq)
-            if is_open and line.verdict is Verdict.INCOMPLETE:
-                continue
-            if line.verdict is not Verdict.OK:
-                problems.append(str(line))
-                if line.verdict.rank > worst.rank:
-                    worst = line.verdict
+        worst, problems = audit_verdict(report, open_seq)
         verdict = {
             "verdict": worst.value,
             "files": len(checks),
@@ -319,18 +319,14 @@ class DeviceAccess:
         def frames() -> int:
             return self._call(lambda r: r.counters.frames)
 
-        need = self._call(
-            lambda r: (
-                r.config.get("storage.reserve_mib") * 2**20
-                + 10 * 60 * r.config.get("video.bitrate") // 8
-            )
-        )
+        need = self._call(lambda r: storage_margin(r.config))
+        open_seq = self._call(lambda r: r.audit_log.seq)
         checks = [
             camera_delivers(frames, self._waiter(0.1, real_cap_s=0.25), tries=20),
             check_storage(_StorageViaControl(self), self.evidence_dir, need),
             check_keys(self.state_dir),
             self._call(lambda r: check_clock(r.devices.clock)),
-            self._check_audit(),
+            check_audit(self.evidence_dir, self.device_public_key(), open_seq),
             self._check_technicians(),
         ]
         return [c.to_json() for c in checks]
@@ -345,18 +341,6 @@ class DeviceAccess:
                 self._pause.wait(0.01)
 
         return wait
-
-    def _check_audit(self) -> Check:
-        try:
-            _, verdict = self.log_tail(0)
-        except (OSError, HalError) as e:
-            return Check("audit", "FAIL", f"cannot read the audit log: {e}")
-        if verdict["verdict"] == Verdict.OK.value:
-            return Check("audit", "PASS", f"{verdict['files']} audit log(s) verify")
-        detail = f"{verdict['verdict']}: {'; '.join(verdict['problems'])}"
-        if verdict["verdict"] == Verdict.INCOMPLETE.value:  # a power cut, noted on recovery
-            return Check("audit", "WARN", detail)
-        return Check("audit", "FAIL", detail)
 
     def _check_technicians(self) -> Check:
         n = len(self.technician_keys())

@@ -9,7 +9,6 @@ It also cross-checks the media stream against the audit log's ``segment_open`` a
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -243,7 +242,3 @@ def verify_dir(
             Line(o.verdict, name, str(h.seq) if h else "", c.path.name, o.valid, o.reason)
         )
     return Report(file_lines + lines, checks)
-
-
-def report_json(report: Report) -> str:
-    return json.dumps(report.to_json(), indent=2)

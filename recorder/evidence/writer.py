@@ -17,7 +17,6 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from recorder.evidence.header import (
-    SIG_LEN,
     Header,
     Kind,
     Link,
@@ -30,7 +29,7 @@ from recorder.evidence.header import (
 from recorder.evidence.header import header_hash as _header_hash
 from recorder.evidence.recipients import wrap
 from recorder.evidence.records import MAX_RECORD, RecordType, next_chain, record_head, record_signed
-from recorder.evidence.stream import TAG_LEN, PayloadCipher
+from recorder.evidence.stream import PayloadCipher
 
 __all__ = ["EvidenceFile", "Signer", "fsync_dir"]
 
@@ -140,11 +139,6 @@ class EvidenceFile:
     @property
     def is_open(self) -> bool:
         return self._fd is not None
-
-    def record_size(self, plaintext_len: int) -> int:
-        """Bytes on disk of a record with this much plaintext."""
-        tag = TAG_LEN if self._cipher else 0
-        return 9 + plaintext_len + tag + SIG_LEN
 
     def _write(self, rtype: RecordType, plaintext: bytes) -> None:
         if self._fd is None:
