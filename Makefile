@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: venv tools test check bench demo clean deb
+.PHONY: venv tools test test-thorough check bench demo clean deb
 
 venv: $(STAMP)
 
@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 tools:
 	@scripts/install-tools
 
+# CI's profile: the same Hypothesis examples every run (tests/profiles.py).
 test: venv tools
-	$(PY) -m pytest -q
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
+
+# Twenty times the examples, random: for a developer to run for longer, never in CI.
+test-thorough: venv tools
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q -p no:cacheprovider
 
 check: venv
 	$(VENV)/bin/ruff check recorder hal sim tests scripts

@@ -10,17 +10,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from hypothesis import HealthCheck, settings
 
 from recorder.evidence.audit import AuditLog
 from recorder.evidence.header import Kind, Suite
 from recorder.evidence.keys import Ed25519Signer
 from recorder.evidence.state import EvidenceStream
+from tests.profiles import load_profile
 
-settings.register_profile(
-    "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-settings.load_profile("default")
+load_profile()
 
 
 def fixed(label: str) -> bytes:

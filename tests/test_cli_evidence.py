@@ -20,6 +20,7 @@ from recorder.evidence.keys import Ed25519Signer, load_agency_public, load_devic
 from recorder.evidence.media import encode_frames
 from recorder.evidence.state import EvidenceStream
 from tests.h264 import make_h264_frames, read_counter
+from tests.profiles import examples
 from tests.test_mp4 import ffprobe
 
 
@@ -200,7 +201,7 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(
     argv=st.lists(
         st.one_of(

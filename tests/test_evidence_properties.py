@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from recorder.evidence.chain import verify_dir
 from recorder.evidence.header import Suite
 from recorder.evidence.reader import Verdict, decrypt_file, read_bytes
+from tests.profiles import examples
 
 from .conftest import Device
 from .vectors.generate import record_offsets
@@ -47,7 +48,7 @@ def test_the_whole_file_is_ok_and_decrypts_for_both_recipients(segment) -> None:
     assert list(it) == pts
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(data=st.data())
 def test_any_flipped_bit_is_never_ok(segment, data) -> None:  # type: ignore[no-untyped-def]
     device, blob, _ = segment

@@ -18,6 +18,7 @@ from sim.clock import SimClock
 from sim.scene import Scene
 from sim.sink import CollectingSink
 from sim.watermark import burn_frame_counter, read_frame_counter
+from tests.profiles import examples
 
 FPS = 30
 
@@ -48,7 +49,7 @@ def decode_counters(frames: list[EncodedFrame], height: int) -> list[int]:
 # -- watermark ----------------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     counter=st.integers(0, 2**32 - 1),
     size=st.sampled_from([(160, 120), (320, 240), (640, 360), (1280, 720)]),

@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.clock import NEVER_SET_WALL, SIM_START_WALL, SimClock
+from tests.profiles import examples
 
 times = st.floats(0, 100, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     timers=st.lists(st.tuples(times, st.lists(times, max_size=3)), max_size=20),
     steps=st.lists(st.floats(0, 40, allow_nan=False), min_size=1, max_size=10),

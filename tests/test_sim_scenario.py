@@ -30,6 +30,7 @@ from sim.scenario import (
     shipped_scenario,
     shipped_scenarios,
 )
+from tests.profiles import examples
 
 
 def sim_settings(tmp: Path) -> DeviceSettings:
@@ -205,7 +206,7 @@ def broken_scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], int, str]:
     return {"name": "broken", "duration": 600.0, "step": steps}, index + 1, key
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(broken_scenarios())
 def test_a_broken_step_is_named_with_its_key_and_what_is_allowed(
     case: tuple[dict[str, Any], int, str],
@@ -221,7 +222,7 @@ def test_a_broken_step_is_named_with_its_key_and_what_is_allowed(
     assert "allowed" in message
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.sampled_from(sorted(GOOD_STEPS)), max_size=8))
 def test_well_formed_steps_are_accepted(actions: list[str]) -> None:
     steps = [{"at": float(i), "do": do, **GOOD_STEPS[do]} for i, do in enumerate(actions)]
