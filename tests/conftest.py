@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from recorder.evidence.audit import AuditLog
 from recorder.evidence.header import Kind, Suite
 from recorder.evidence.keys import Ed25519Signer
+from recorder.evidence.media import STREAM_VIDEO, Frame, encode_frames
 from recorder.evidence.state import EvidenceStream
 from tests.profiles import load_profile
 
@@ -56,7 +57,8 @@ class Device:
         return AuditLog(stream, {"device_id": "BC-TEST", "boot_id": "b"})
 
     def write_segments(self, n: int, records: int = 3, *, audit: bool = True) -> list[bytes]:
-        """Write n closed segments of ``records`` DATA records; return all plaintexts."""
+        """Write n closed segments of ``records`` DATA records of one made-up video frame each
+        (media framing, spec section 9); return all plaintexts."""
         media, log = self.media(), self.audit() if audit else None
         pts = []
         for s in range(n):
@@ -64,7 +66,10 @@ class Device:
             if log:
                 log.log("segment_open", wall=1.8e9, mono_us=s, seq=f.seq)
             for r in range(records):
-                pt = fixed(f"{s}.{r}") * 4
+                frame = Frame(
+                    STREAM_VIDEO, (s * records + r) * 33_333, r == 0, fixed(f"{s}.{r}") * 4
+                )
+                pt = encode_frames([frame])
                 f.append(pt)
                 pts.append(pt)
             link = media.close({"frames": records})

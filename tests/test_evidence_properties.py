@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from recorder.evidence.chain import verify_dir
 from recorder.evidence.header import Suite
+from recorder.evidence.media import STREAM_VIDEO, Frame, encode_frames
 from recorder.evidence.reader import Verdict, decrypt_file, read_bytes
 from tests.profiles import examples
 
@@ -85,10 +86,11 @@ def test_any_deletion_reordering_or_duplication_of_records_is_reported(segment, 
 def test_chacha20_segments_round_trip(device: Device) -> None:
     media = device.media(Suite.CHACHA20_POLY1305)
     f = media.open({})
-    f.append(b"frame bytes")
+    pt = encode_frames([Frame(STREAM_VIDEO, 0, True, b"frame bytes")])
+    f.append(pt)
     media.close({})
     blob = (device.evidence / "segment-00000001.bcam").read_bytes()
-    assert decrypt(device, blob) == (Verdict.OK, [b"frame bytes"])
+    assert decrypt(device, blob) == (Verdict.OK, [pt])
 
 
 # --- across segments -------------------------------------------------------------------------

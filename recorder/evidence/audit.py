@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from recorder.evidence.errors import FormatError
+from recorder.evidence.jsonobj import loads_object
 from recorder.evidence.state import EvidenceStream
 
 __all__ = ["EVENTS", "AuditLog", "decode_event", "encode_event", "rfc3339"]
@@ -56,13 +57,34 @@ def encode_event(n: int, event: str, wall: float, mono_us: int, fields: dict[str
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_REFERENCES = ("seq", "records")
+"""Fields a reader acts on (``segment_open``, ``segment_close``, ``recovered``): a whole number,
+or null where the camera did not know (a torn segment's close)."""
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value)[:40]
+
+
 def decode_event(plaintext: bytes) -> dict[str, Any]:
-    try:
-        event = json.loads(plaintext.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(f"audit record is not UTF-8 JSON: {e}") from None
-    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-        raise FormatError("audit record is not a JSON object with an 'event'")
+    """Parse one audit event; raise FormatError naming the field that is wrong.
+
+    A reader prints and compares the fields it checks, so their types are held to section 10:
+    ``true`` is not a sequence number, even though Python counts it as an int.
+    """
+    event = loads_object(plaintext, "audit record")
+    if not isinstance(event.get("event"), str):
+        raise FormatError("audit record has no 'event' string")
+    if not isinstance(event.get("wall"), str):
+        raise FormatError(f"'wall' is {_shown(event.get('wall'))}; an RFC 3339 string allowed")
+    if type(event.get("n")) is not int or event["n"] < 0:
+        raise FormatError(f"'n' is {_shown(event.get('n'))}; a whole number allowed")
+    if type(event.get("mono_us")) is not int:
+        raise FormatError(f"'mono_us' is {_shown(event.get('mono_us'))}; an integer allowed")
+    for key in _REFERENCES:
+        value = event.get(key)
+        if value is not None and (type(value) is not int or value < 0):
+            raise FormatError(f"'{key}' is {_shown(value)}; a whole number or null allowed")
     return event
 
 

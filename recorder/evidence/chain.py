@@ -1,38 +1,64 @@
-"""Sections 8 and 11: completeness across the files of a stream, and the verdict of a directory.
+"""Sections 8 and 11: completeness across the files of a stream, and the report of a directory.
 
-:func:`verify_dir` checks every ``*.bcam`` file alone (``reader``), then each stream as a whole:
-sequence gaps are MISSING; a predecessor that does not match its successor's signed link, or that
-holds fewer records than the link says, is TAMPERED; duplicate sequence numbers are TAMPERED.
+:func:`verify_dir` checks every ``*.bcam`` entry alone (``reader``), then each stream as a whole,
+and reports one line per file, per gap and per reserved number, in signed sequence order:
+
+- a file that cannot be opened or read is UNREADABLE: nothing is known of its bytes;
+- of several files claiming one number, the file the successor's signed link names is the one;
+  the others are TAMPERED duplicates;
+- a predecessor that does not match its successor's link (id, record count, chain), or holds
+  fewer records than the link says, is TAMPERED;
+- a number absent from the stream is MISSING, except one the camera reserved and never wrote
+  (the successor's link is a TORN note of 0 records and no chain): that is INCOMPLETE, a cut
+  between reserving the number and writing the header, on a line of its own tied to the audit
+  log's ``recovered`` event;
+- a file with no readable header (empty, torn, unreadable) is named by the kind and number its
+  file name gives (spec section 12) when no signed file holds that number, and is held to what
+  its successor signed about that number.
+
 It also cross-checks the media stream against the audit log's ``segment_open`` and
 ``segment_close`` events, which catches the deletion or truncation of the newest segments.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from recorder.evidence.audit import decode_event
 from recorder.evidence.errors import FormatError
 from recorder.evidence.header import Kind, Link, LinkState
 from recorder.evidence.reader import FileReader, Outcome, Verdict
 from recorder.evidence.records import RecordType
+from recorder.evidence.state import file_name
 
 __all__ = ["EXIT_CODES", "FileCheck", "Line", "Report", "verify_dir", "verify_dir_kind"]
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2, 3, 4
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: no code a verdict uses
 EXIT_CODES = {
     EXIT_OK: "every file and stream is OK",
     EXIT_INCOMPLETE: "nothing worse than INCOMPLETE (power cuts)",
     EXIT_USAGE: "bad command line",
     EXIT_FAILED: "at least one TAMPERED, MISSING, FOREIGN or MALFORMED",
-    EXIT_UNREADABLE: "the evidence directory could not be read, or holds no evidence",
+    EXIT_UNREADABLE: "nothing worse than UNREADABLE: a file, the evidence directory or a key "
+    "could not be read, or there is no evidence",
+    EXIT_INTERNAL: "internal error, a bug in bodycam: no verdict was reached",
 }
+
+_READ_BUFFER = 1 << 20
+_LABEL = {Kind.MEDIA: "segment", Kind.AUDIT: "audit"}
+_ORDER = {Kind.AUDIT: 0, Kind.MEDIA: 1}
+_NAME = re.compile(r"[a-z]+-([0-9]+)\.bcam")
 
 
 @dataclass
@@ -42,6 +68,11 @@ class FileCheck:
     path: Path
     outcome: Outcome
     events: list[dict[str, Any]] = field(default_factory=list)
+    named: tuple[Kind, int] | None = None
+    """A file with no readable header: the kind and number its name gives, set when no signed
+    file holds that number."""
+    duplicate: bool = False
+    """Another file holds the same signed number and is taken for it."""
 
     @property
     def seq(self) -> int:
@@ -54,6 +85,13 @@ class FileCheck:
             o.verdict, o.reason = verdict, reason
         else:
             o.reason = f"{o.reason}; {reason}" if o.reason else reason
+
+    def note(self, reason: str) -> None:
+        self.downgrade(self.outcome.verdict, reason)
+
+
+def _printable(name: str) -> str:
+    return name if name.isprintable() else ascii(name)
 
 
 @dataclass(frozen=True)
@@ -79,7 +117,7 @@ class Line:
 
     def __str__(self) -> str:
         where = f"{self.kind} #{self.seq}" if self.seq else self.kind
-        text = f"{self.verdict.value:<10} {where:<16} {self.file or '-'}"
+        text = f"{self.verdict.value:<10} {where:<16} {_printable(self.file) or '-'}"
         if self.records:
             text += f"  {self.records} records"
         return text + (f"  ({self.reason})" if self.reason else "")
@@ -98,9 +136,11 @@ class Report:
     def exit_code(self) -> int:
         if not self.lines:
             return EXIT_UNREADABLE
-        if self.worst is Verdict.OK:
-            return EXIT_OK
-        return EXIT_INCOMPLETE if self.worst is Verdict.INCOMPLETE else EXIT_FAILED
+        return {
+            Verdict.OK: EXIT_OK,
+            Verdict.INCOMPLETE: EXIT_INCOMPLETE,
+            Verdict.UNREADABLE: EXIT_UNREADABLE,
+        }.get(self.worst, EXIT_FAILED)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,19 +150,119 @@ class Report:
         }
 
 
-def _check_one(path: Path, device_pub: Ed25519PublicKey) -> FileCheck:
-    with path.open("rb", buffering=1 << 20) as f:
-        reader = FileReader(f, device_pub)
-        check = FileCheck(path, reader.outcome)
-        for rec in reader.records():
-            h = reader.outcome.header
-            if h is not None and h.kind is Kind.AUDIT and rec.type is RecordType.DATA:
-                try:
-                    check.events.append(decode_event(rec.body))
-                except FormatError as e:
-                    check.downgrade(Verdict.MALFORMED, f"record {rec.index}: {e}")
-                    break
+# --- one file ----------------------------------------------------------------------------------
+
+
+def _what(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+class _NotAFile(OSError):
+    pass
+
+
+def _open(path: Path) -> BinaryIO:
+    """Open an evidence file to read. Anything but a regular file is refused before it is
+    opened (a device node may act on open) and again after (it may have been swapped); the open
+    itself never blocks (a FIFO would wait for a writer forever)."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise _NotAFile(f"{_what(mode)}, not a file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotAFile(f"{_what(mode)}, not a file")
+        return os.fdopen(fd, "rb", buffering=_READ_BUFFER)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _check_one(
+    path: Path, device_pub: Ed25519PublicKey, identity: X25519PrivateKey | None
+) -> FileCheck:
+    try:
+        with _open(path) as f:
+            reader = FileReader(f, device_pub, identity)
+            check = FileCheck(path, reader.outcome)
+            for rec in reader.records():
+                h = reader.outcome.header
+                if h is not None and h.kind is Kind.AUDIT and rec.type is RecordType.DATA:
+                    try:
+                        check.events.append(decode_event(rec.body))
+                    except FormatError as e:
+                        check.downgrade(Verdict.MALFORMED, f"record {rec.index}: {e}")
+                        break
+    except OSError as e:
+        why = str(e) if isinstance(e, _NotAFile) else f"cannot read: {e.strerror or e}"
+        return FileCheck(path, Outcome(Verdict.UNREADABLE, why))
+    if reader.no_recipient is not None:
+        check.note("contents not checked: the agency key is not a recipient")
     return check
+
+
+def _named(path: Path) -> tuple[Kind, int] | None:
+    """The kind and number in a file name as the camera writes it (spec section 12)."""
+    m = _NAME.fullmatch(path.name)
+    if m is None:
+        return None
+    seq = int(m[1])
+    for kind in Kind:
+        if seq >= 1 and file_name(kind, seq) == path.name:
+            return kind, seq
+    return None
+
+
+# --- what the audit log says about the streams ---------------------------------------------------
+
+
+@dataclass
+class _AuditFacts:
+    read: bool = False
+    """Whether any audit log was read at all."""
+    opened: dict[int, int] = field(default_factory=dict)
+    """Media seq -> the audit log that saw it opened."""
+    closed: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Media seq -> (its record count at close, the audit log that says so)."""
+    recovered: dict[tuple[Kind, int], tuple[int, int]] = field(default_factory=dict)
+    """(stream, seq) -> (the audit log, event number) of its ``recovered`` event."""
+
+    @classmethod
+    def of(cls, audit: list[FileCheck]) -> _AuditFacts:
+        facts = cls(read=bool(audit))
+        streams = {k.name.lower(): k for k in Kind}
+        for a in audit:
+            for e in a.events:
+                seq = e.get("seq")  # decode_event admits a whole number or null only
+                if seq is None:
+                    continue
+                if e["event"] == "segment_open":
+                    facts.opened.setdefault(seq, a.seq)
+                elif e["event"] == "segment_close" and e.get("records") is not None:
+                    facts.closed[seq] = (e["records"], a.seq)
+                elif e["event"] == "recovered" and e.get("stream") in streams:
+                    facts.recovered[streams[e["stream"]], seq] = (a.seq, e["n"])
+        return facts
+
+    def recovery(self, kind: Kind, seq: int) -> str:
+        if not self.read:
+            return ""
+        found = self.recovered.get((kind, seq))
+        if found is None:
+            return "; no audit log here has its 'recovered' event"
+        return f"; audit #{found[0]} event {found[1]} records the recovery"
+
+
+# --- one stream ----------------------------------------------------------------------------------
 
 
 def _ranges(numbers: Iterable[int]) -> list[tuple[int, int]]:
@@ -133,6 +273,29 @@ def _ranges(numbers: Iterable[int]) -> list[tuple[int, int]]:
         else:
             out.append((n, n))
     return out
+
+
+def _gaps(present: Iterable[int], highest: int) -> list[tuple[int, int]]:
+    """The ranges of 1..highest not in ``present``, without listing every number (a signed
+    header may claim a seq near 2**64)."""
+    out, expect = [], 1
+    for n in sorted({p for p in present if 1 <= p <= highest}):
+        if n > expect:
+            out.append((expect, n - 1))
+        expect = n + 1
+    if expect <= highest:
+        out.append((expect, highest))
+    return out
+
+
+def _span(lo: int, hi: int) -> str:
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
+def _noted_nothing(link: Link) -> bool:
+    """A TORN note of 0 records and no chain: at recovery there was no file of that number with
+    a valid header (the camera reserved the number and was cut before writing one)."""
+    return link.state is LinkState.TORN and link.records == 0 and link.chain == bytes(32)
 
 
 def _check_link(pred: FileCheck, link: Link, succ_seq: int) -> None:
@@ -158,57 +321,195 @@ def _check_link(pred: FileCheck, link: Link, succ_seq: int) -> None:
         pred.downgrade(Verdict.INCOMPLETE, f"#{succ_seq}'s recovery note confirms the cut")
 
 
-def _check_stream(kind: Kind, checks: list[FileCheck], lines: list[Line]) -> None:
+def _check_named(pred: FileCheck, link: Link, succ_seq: int, facts: _AuditFacts) -> None:
+    """Hold a file with no readable header to what its successor signed about its number."""
+    if pred.outcome.verdict is Verdict.UNREADABLE:
+        return
+    if _noted_nothing(link):
+        pred.note(
+            f"#{succ_seq}'s recovery note confirms it had no header"
+            + facts.recovery(pred.named[0] if pred.named else Kind.MEDIA, link.seq)
+        )
+    else:
+        pred.downgrade(
+            Verdict.TAMPERED,
+            f"#{succ_seq} signed #{link.seq} as {link.state.name} with {link.records} records, "
+            "but no valid header is left",
+        )
+
+
+_PickKey = tuple[bool, bool, bool, int, str]
+
+
+def _pick_key(link: Link | None, kind: Kind, seq: int) -> Callable[[FileCheck], _PickKey]:
+    """Orders the files claiming #seq, best first: the one the successor's link names (by
+    segment id, then by its records and chain), then the one under the camera's own name."""
+
+    def key(c: FileCheck) -> _PickKey:
+        o = c.outcome
+        assert o.header is not None
+        named = link is not None and o.header.segment_id == link.segment_id
+        matches = (
+            named
+            and link is not None
+            and o.valid >= link.records
+            and o.chains[link.records] == link.chain
+        )
+        own_name = c.path.name == file_name(kind, seq)
+        return not named, not matches, not own_name, o.verdict.rank, c.path.name
+
+    return key
+
+
+_WHY_PICKED = (
+    "#{succ}'s link names {pick}",
+    "{pick} holds the records #{succ} signed",
+    "{pick} has the camera's name for it",
+    "{pick} verifies better",
+    "{pick} comes first by name",
+)
+
+
+def _pick(candidates: list[FileCheck], link: Link | None, kind: Kind, seq: int) -> FileCheck:
+    """The file that is #seq; every other claimant is blamed as a TAMPERED duplicate."""
+    key = _pick_key(link, kind, seq)
+    pick = min(candidates, key=key)
+    for dup in candidates:
+        if dup is pick:
+            continue
+        dup.duplicate = True
+        same = dup.outcome.header == pick.outcome.header
+        what = f"a copy of #{seq}" if same else f"also claims #{seq}"
+        pair = zip(key(pick), key(dup), strict=True)
+        decided_by = next(i for i, (a, b) in enumerate(pair) if a != b)  # names always differ
+        why = _WHY_PICKED[decided_by].format(succ=seq + 1, pick=_printable(pick.path.name))
+        dup.downgrade(Verdict.TAMPERED, f"duplicate: {what}; {why}")
+    return pick
+
+
+@dataclass
+class _Stream:
+    kind: Kind
+    genuine: dict[int, FileCheck] = field(default_factory=dict)
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return _LABEL[self.kind]
+
+    def line(self, verdict: Verdict, lo: int, hi: int, reason: str) -> None:
+        self.lines.append(Line(verdict, self.label, _span(lo, hi), "", 0, reason))
+
+
+def _check_stream(
+    kind: Kind,
+    signed: list[FileCheck],
+    headerless: list[FileCheck],
+    facts: _AuditFacts,
+    cross_check: bool,
+) -> _Stream:
+    s = _Stream(kind)
     by_seq: dict[int, list[FileCheck]] = defaultdict(list)
-    for c in checks:
+    for c in signed:
         by_seq[c.seq].append(c)
-    for seq, group in by_seq.items():
-        first = group[0]
-        for dup in group[1:]:
-            same = dup.outcome.header == first.outcome.header
-            what = f"a copy of {first.path.name}" if same else f"claims #{seq} too"
-            dup.downgrade(Verdict.TAMPERED, f"duplicate: {what}")
-    highest = max(by_seq, default=0)
-    absent = set(range(1, highest + 1)) - by_seq.keys()
-    for seq in sorted(by_seq):
-        link = by_seq[seq][0].outcome.header.prev  # type: ignore[union-attr]
-        if link.state is LinkState.TORN and link.records == 0:
-            absent.discard(seq - 1)  # the torn file never got a complete header
-        pred = by_seq.get(seq - 1)
-        if pred and link.state is not LinkState.NONE:
-            _check_link(pred[0], link, seq)
-    name = "segment" if kind is Kind.MEDIA else "audit"
-    for lo, hi in _ranges(absent):
-        span = f"{lo}" if lo == hi else f"{lo}-{hi}"
-        lines.append(Line(Verdict.MISSING, name, span, "", 0, "gap in the chain"))
+    # From the newest down, so that each number's file is picked by its successor's pick.
+    for seq in sorted(by_seq, reverse=True):
+        succ = s.genuine.get(seq + 1)
+        link = succ.outcome.header.prev if succ and succ.outcome.header else None
+        link = link if link is not None and link.state is not LinkState.NONE else None
+        s.genuine[seq] = _pick(by_seq[seq], link, kind, seq)
+    named: dict[int, FileCheck] = {}
+    for c in headerless:
+        n = _named(c.path)
+        if n is None or n[0] is not kind:
+            continue
+        if n[1] in s.genuine:
+            c.note(
+                f"its name says #{n[1]}, but {s.genuine[n[1]].path.name} holds the signed #{n[1]}"
+            )
+        else:
+            c.named, named[n[1]] = n, c
+            c.note("no header: kind and number from its file name")
+    reserved: set[int] = set()
+    for seq, c in sorted(s.genuine.items()):
+        link = c.outcome.header.prev  # type: ignore[union-attr]
+        if link.state is LinkState.NONE:
+            continue
+        if seq - 1 in s.genuine:
+            _check_link(s.genuine[seq - 1], link, seq)
+        elif seq - 1 in named:
+            _check_named(named[seq - 1], link, seq, facts)
+        elif _noted_nothing(link):
+            reserved.add(seq - 1)
+            _reserved_line(s, seq - 1, facts)
+    highest = max(s.genuine, default=0)
+    for lo, hi in _gaps([*s.genuine, *named, *reserved], highest):
+        s.line(Verdict.MISSING, lo, hi, "gap in the chain")
+    if kind is Kind.MEDIA and cross_check:
+        _cross_check(s, named, facts)
+    return s
 
 
-def _cross_check(media: list[FileCheck], audit: list[FileCheck], lines: list[Line]) -> None:
+def _reserved_line(s: _Stream, seq: int, facts: _AuditFacts) -> None:
+    """A number the camera reserved and was cut before writing (spec section 8)."""
+    seen = facts.opened.get(seq) if s.kind is Kind.MEDIA else None
+    if seen is not None:
+        s.line(
+            Verdict.MISSING,
+            seq,
+            seq,
+            f"#{seq + 1}'s recovery note found no header, yet audit #{seen} saw it opened: "
+            "removed before the camera restarted",
+        )
+        return
+    s.line(
+        Verdict.INCOMPLETE,
+        seq,
+        seq,
+        "reserved, never written: the camera was cut before creating its file; "
+        f"#{seq + 1}'s recovery note records it" + facts.recovery(s.kind, seq),
+    )
+
+
+def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts) -> None:
     """The audit log names every media segment opened and closed; hold the segments to it."""
-    by_seq = {c.seq: c for c in media}
-    closed: dict[int, int] = {}
-    opened: set[int] = set()
-    for a in audit:
-        for e in a.events:
-            seq = e.get("seq")
-            if not isinstance(seq, int):
-                continue
-            if e["event"] == "segment_open":
-                opened.add(seq)
-            elif e["event"] == "segment_close" and isinstance(e.get("records"), int):
-                closed[seq] = e["records"]
-    highest = max(by_seq, default=0)
-    gone = sorted(s for s in opened if s > highest)
+    highest = max(media.genuine, default=0)
+    gone = []
+    for seq, audit_seq in facts.opened.items():
+        if seq in named:
+            if named[seq].outcome.verdict is not Verdict.UNREADABLE:
+                named[seq].downgrade(
+                    Verdict.TAMPERED, f"audit #{audit_seq} saw it opened, but its header is gone"
+                )
+        elif seq > highest:
+            gone.append(seq)
     for lo, hi in _ranges(gone):
-        span = f"{lo}" if lo == hi else f"{lo}-{hi}"
-        lines.append(Line(Verdict.MISSING, "segment", span, "", 0, "in the audit log, not here"))
-    for seq, records in closed.items():
-        c = by_seq.get(seq)
+        media.line(Verdict.MISSING, lo, hi, "in the audit log, not here")
+    for seq, (records, _) in facts.closed.items():
+        c = media.genuine.get(seq)
         if c and c.outcome.verdict.rank <= Verdict.INCOMPLETE.rank and c.outcome.valid < records:
             c.downgrade(
                 Verdict.TAMPERED,
                 f"truncated: the audit log saw it closed with {records} records",
             )
+
+
+# --- a directory ---------------------------------------------------------------------------------
+
+
+def _entries(evidence_dir: Path, prefix: str) -> list[Path]:
+    """Every ``*.bcam`` entry, whatever it is; raises OSError if the directory cannot be read."""
+    with os.scandir(evidence_dir) as it:
+        names = [e.name for e in it if e.name.startswith(prefix) and e.name.endswith(".bcam")]
+    return [evidence_dir / n for n in sorted(names)]
+
+
+def _file_line(c: FileCheck) -> tuple[tuple[int, int, int, str], Line]:
+    o, h = c.outcome, c.outcome.header
+    kind, seq = (h.kind, h.seq) if h else c.named or (None, 0)
+    label = _LABEL[kind] if kind else "?"
+    key = (_ORDER[kind] if kind else 2, seq, int(c.duplicate), c.path.name)
+    return key, Line(o.verdict, label, str(seq) if seq else "", c.path.name, o.valid, o.reason)
 
 
 def verify_dir_kind(evidence_dir: Path, device_pub: Ed25519PublicKey, kind: Kind) -> Report:
@@ -219,26 +520,29 @@ def verify_dir_kind(evidence_dir: Path, device_pub: Ed25519PublicKey, kind: Kind
 
 
 def verify_dir(
-    evidence_dir: Path, device_pub: Ed25519PublicKey, *, only: Kind | None = None
+    evidence_dir: Path,
+    device_pub: Ed25519PublicKey,
+    *,
+    only: Kind | None = None,
+    identity: X25519PrivateKey | None = None,
 ) -> Report:
-    """Check every ``*.bcam`` file under ``evidence_dir`` and every stream they form."""
+    """Check every ``*.bcam`` entry of ``evidence_dir`` and every stream they form; with the
+    agency key (``identity``), media contents too (see ``reader``). Raises OSError only when the
+    directory itself cannot be listed."""
     prefix = {None: "", Kind.MEDIA: "segment-", Kind.AUDIT: "audit-"}[only]
-    paths = sorted(p for p in evidence_dir.glob(f"{prefix}*.bcam") if p.is_file())
-    checks = [_check_one(p, device_pub) for p in paths]
-    lines: list[Line] = []
-    streams: dict[Kind, list[FileCheck]] = {Kind.MEDIA: [], Kind.AUDIT: []}
+    checks = [_check_one(p, device_pub, identity) for p in _entries(evidence_dir, prefix)]
+    signed: dict[Kind, list[FileCheck]] = {Kind.MEDIA: [], Kind.AUDIT: []}
+    headerless: list[FileCheck] = []
     for c in checks:
-        if c.outcome.header is not None:
-            streams[c.outcome.header.kind].append(c)
-    for kind, members in streams.items():
-        _check_stream(kind, members, lines)
-    if only is None:
-        _cross_check(streams[Kind.MEDIA], streams[Kind.AUDIT], lines)
-    file_lines = []
-    for c in checks:
-        o, h = c.outcome, c.outcome.header
-        name = {None: "?", Kind.MEDIA: "segment", Kind.AUDIT: "audit"}[h.kind if h else None]
-        file_lines.append(
-            Line(o.verdict, name, str(h.seq) if h else "", c.path.name, o.valid, o.reason)
-        )
-    return Report(file_lines + lines, checks)
+        h = c.outcome.header
+        (signed[h.kind] if h else headerless).append(c)
+    facts = _AuditFacts.of(signed[Kind.AUDIT])
+    kinds = (Kind.AUDIT, Kind.MEDIA) if only is None else (only,)
+    streams = [_check_stream(k, signed[k], headerless, facts, only is None) for k in kinds]
+    keyed = [_file_line(c) for c in checks]
+    for s in streams:
+        for line in s.lines:
+            lo = int(line.seq.split("-")[0])
+            keyed.append(((_ORDER[s.kind], lo, 0, ""), line))
+    keyed.sort(key=lambda kl: kl[0])
+    return Report([line for _, line in keyed], checks)

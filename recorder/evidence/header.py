@@ -14,6 +14,7 @@ from enum import IntEnum
 from typing import Any
 
 from recorder.evidence.errors import FormatError
+from recorder.evidence.jsonobj import loads_object
 
 __all__ = [
     "MAX_BODY",
@@ -206,12 +207,7 @@ def parse_body(body: bytes) -> Header:
     pos = _take(body, pos, mlen, "the meta")
     if pos != len(body):
         raise FormatError(f"{len(body) - pos} unexpected bytes after the meta")
-    try:
-        meta = json.loads(body[start:pos].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(f"meta is not UTF-8 JSON: {e}") from None
-    if not isinstance(meta, dict):
-        raise FormatError("meta is not a JSON object")
+    meta = loads_object(body[start:pos], "meta")
     return Header(
         kind,
         suite,

@@ -22,6 +22,7 @@ __all__ = [
     "STREAM_VIDEO",
     "Frame",
     "FramingError",
+    "check_frames",
     "decode_frames",
     "encode_frames",
 ]
@@ -63,9 +64,8 @@ def encode_frames(frames: Iterable[Frame]) -> bytes:
     return b"".join(parts)
 
 
-def decode_frames(plaintext: bytes) -> Iterator[Frame]:
-    """Yield the frames of a record plaintext; raise FramingError on any inconsistency."""
-    view = memoryview(plaintext)
+def _frame_heads(view: memoryview) -> Iterator[tuple[int, int, int, int, int]]:
+    """Yield ``(stream, flags, pts, start, length)`` of each frame, checking the framing."""
     pos, end = 0, len(view)
     while pos < end:
         if end - pos < _FRAME_HEADER.size:
@@ -76,5 +76,20 @@ def decode_frames(plaintext: bytes) -> Iterator[Frame]:
             raise FramingError(f"unknown frame flags {flags:#04x} at byte {pos}")
         if length > end - pos:
             raise FramingError(f"frame of {length} bytes overruns the record at byte {pos}")
-        yield Frame(stream, pts, bool(flags & FLAG_KEYFRAME), bytes(view[pos : pos + length]))
+        yield stream, flags, pts, pos, length
         pos += length
+
+
+def decode_frames(plaintext: bytes) -> Iterator[Frame]:
+    """Yield the frames of a record plaintext; raise FramingError on any inconsistency."""
+    view = memoryview(plaintext)
+    for stream, flags, pts, pos, length in _frame_heads(view):
+        yield Frame(stream, pts, bool(flags & FLAG_KEYFRAME), bytes(view[pos : pos + length]))
+
+
+def check_frames(plaintext: bytes) -> int:
+    """Check a record plaintext's framing without copying any frame; return its frame count.
+
+    Raises FramingError exactly where :func:`decode_frames` would.
+    """
+    return sum(1 for _ in _frame_heads(memoryview(plaintext)))
