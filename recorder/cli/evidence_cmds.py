@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recorder.evidence.chain import EXIT_CODES, EXIT_UNREADABLE, verify_dir
+from recorder.evidence.chain import EXIT_CODES, EXIT_INTERNAL, EXIT_UNREADABLE, verify_dir
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_agency_private, load_device_public
 from recorder.export.exporter import ExportRefused, export
@@ -20,17 +23,54 @@ def _codes() -> str:
     return "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
 
 
+Run = Callable[[argparse.Namespace], int]
+
+
+def _guarded(run: Run) -> Run:
+    """An unexpected exception is a bug, never a verdict: it must not exit with a code that
+    means one (1 would read as "only power cuts"). It exits EXIT_INTERNAL, with the traceback
+    on stderr for the bug report. Errors the user can fix (EvidenceError) pass on to ``main``."""
+
+    @functools.wraps(run)
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except (EvidenceError, KeyboardInterrupt):
+            raise
+        except Exception as e:
+            print(
+                f"bodycam {args.command}: internal error, a bug in bodycam "
+                f"({type(e).__name__}: {e}); no verdict was reached. Please report it with "
+                "the traceback below.",
+                file=sys.stderr,
+            )
+            traceback.print_exc(file=sys.stderr)
+            return EXIT_INTERNAL
+
+    return guarded
+
+
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "verify",
         help="check an evidence directory with only the device's public key",
-        description="Print one verdict line per segment, audit log and gap. Needs no agency key.",
+        description=(
+            "Print one verdict line per audit log, segment, gap and reserved number, in signed "
+            "sequence order. Needs no agency key; given one, it also opens the media segments "
+            "and checks their contents as export does."
+        ),
         epilog=_codes(),
     )
     p.add_argument("evidence", type=Path, metavar="EVIDENCE_DIR")
     p.add_argument("--device-pub", type=Path, required=True, metavar="FILE")
+    p.add_argument(
+        "--agency-key",
+        type=Path,
+        metavar="FILE",
+        help="also decrypt: check each media record's framing and FINAL summary",
+    )
     p.add_argument("--json", action="store_true", help="one JSON document for scripts")
-    p.set_defaults(run=verify)
+    p.set_defaults(run=_guarded(verify))
 
     p = sub.add_parser(
         "export",
@@ -50,7 +90,7 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="export what verifies even from tampered input; marks the report and file names",
     )
-    p.set_defaults(run=run_export)
+    p.set_defaults(run=_guarded(run_export))
 
 
 def _evidence_dir(path: Path) -> None:
@@ -63,7 +103,12 @@ def _evidence_dir(path: Path) -> None:
 def verify(args: argparse.Namespace) -> int:
     _evidence_dir(args.evidence)
     pub = load_device_public(args.device_pub)
-    report = verify_dir(args.evidence, pub)
+    identity = load_agency_private(args.agency_key) if args.agency_key else None
+    try:
+        report = verify_dir(args.evidence, pub, identity=identity)
+    except OSError as e:
+        print(f"bodycam verify: {args.evidence}: cannot list: {e.strerror or e}", file=sys.stderr)
+        return EXIT_UNREADABLE
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -429,7 +429,7 @@ def _check_stream(
             )
         else:
             c.named, named[n[1]] = n, c
-            c.note("no header: kind and number from its file name")
+            c.note("kind and number from its name")
     reserved: set[int] = set()
     for seq, c in sorted(s.genuine.items()):
         link = c.outcome.header.prev  # type: ignore[union-attr]

@@ -134,7 +134,7 @@ def export(
     progress: Progress | None = None,
 ) -> ExportReport:
     """Verify ``evidence_dir``, then write one MP4 per recording event and the report."""
-    verification = verify_dir(evidence_dir, device_pub)
+    verification = verify_dir(evidence_dir, device_pub, identity=identity)
     if verification.worst.rank > Verdict.INCOMPLETE.rank and not force:
         raise ExportRefused(verification)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -23,10 +23,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from recorder.evidence.header import Kind, Link, Suite
-from recorder.evidence.keys import Ed25519Signer, raw_public
+from recorder.evidence.header import (
+    Header,
+    Kind,
+    Link,
+    Suite,
+    header_hash,
+    header_prefix,
+    header_signed,
+)
+from recorder.evidence.keys import Ed25519Signer, key_id, raw_public
 from recorder.evidence.media import Frame, encode_frames
-from recorder.evidence.records import RecordType
+from recorder.evidence.recipients import wrap
+from recorder.evidence.records import RECORD_HEAD, RecordType, next_chain, record_signed
+from recorder.evidence.stream import PayloadCipher
 from recorder.evidence.writer import EvidenceFile
 
 HERE = Path(__file__).resolve().parent
@@ -100,6 +110,63 @@ def build(
         return path.read_bytes()
 
 
+def craft(
+    records: list[tuple[int, bytes]],
+    *,
+    kind: Kind = Kind.MEDIA,
+    meta: bytes | None = None,
+    seq: int = 1,
+    prev: Link | None = None,
+    key: Ed25519PrivateKey = DEVICE,
+    label: str = "crafted",
+) -> bytes:
+    """A validly signed file with any meta bytes and records of any type and plaintext: what
+    anyone holding the device key can write, the camera's writer notwithstanding.
+
+    ``records`` are ``(type, plaintext)``; media plaintexts are encrypted to AGENCY as usual.
+    """
+    segment_id = fixed(f"{label} segment id {seq}")[:16]
+    file_key = fixed(f"{label} file key {seq}")
+    media = kind is Kind.MEDIA
+    stanzas = (wrap(file_key, AGENCY.public_key(), segment_id),) if media else ()
+    header = Header(
+        kind,
+        Suite.AES_256_GCM if media else Suite.NONE,
+        key_id(raw_public(key.public_key())),
+        segment_id,
+        seq,
+        prev or Link.none(),
+        stanzas,
+        {},
+    )
+    body = header.encode_body()
+    if meta is not None:  # swap the encoded ``{}`` for the raw bytes given
+        body = body[: -len(b"{}") - 4] + len(meta).to_bytes(4, "big") + meta
+    prefix = header_prefix(body)
+    sig = key.sign(header_signed(prefix))
+    chain = header_hash(prefix, sig)
+    cipher = PayloadCipher(header.suite, file_key, segment_id, chain) if media else None
+    out = [prefix, sig]
+    for i, (rtype, plaintext) in enumerate(records):
+        known = rtype in set(RecordType)
+        # a type no version defines is sealed as DATA (the nonce has no room for it)
+        sealed_as = RecordType(rtype) if known else RecordType.DATA
+        ct = cipher.seal(i, sealed_as, plaintext) if cipher else plaintext
+        chain = next_chain(chain, rtype, i, ct)
+        head = RECORD_HEAD.pack(len(ct), rtype, i)
+        out += [head, ct, key.sign(record_signed(segment_id, i, rtype, chain))]
+    return b"".join(out)
+
+
+def summary(records: int, **extra: object) -> bytes:
+    return json.dumps({"records": records, "frames": 0, "reason": "stop", **extra}).encode()
+
+
+def deep_json(depth: int) -> bytes:
+    """A JSON object nested ``depth`` levels deep."""
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
 def record_offsets(blob: bytes) -> list[int]:
     """Byte offsets of each record in a file built by :func:`build`."""
     body_len = int.from_bytes(blob[11:15], "big")
@@ -126,14 +193,19 @@ def vectors() -> dict[str, tuple[dict[str, str], bytes]]:
     agency = AGENCY.private_bytes_raw().hex()
 
     def vec(expect: str, valid_records: int, pay: str, comment: str, **kw: str) -> dict[str, str]:
-        return {
+        fields = {
             "expect": expect,
             "valid-records": str(valid_records),
             "payload": pay,
             "device-pub": kw.get("device", dev),
             "agency-key": kw.get("agency", agency),
-            "comment": comment,
         }
+        if "agency_expect" in kw:
+            fields["agency-expect"] = kw["agency_expect"]
+        return fields | {"comment": comment}
+
+    bad_flags = encode_frames([Frame(0, 1_000_000, True, b"frame")])
+    bad_flags = bad_flags[:1] + b"\x80" + bad_flags[2:]  # a flag bit no version defines
 
     swapped = valid[: offs[1]] + valid[offs[2] : offs[3]] + valid[offs[1] : offs[2]]
     swapped += valid[offs[3] :]
@@ -218,6 +290,57 @@ def vectors() -> dict[str, tuple[dict[str, str], bytes]]:
         "not-evidence": lambda: (
             vec("MALFORMED", 0, "none", "an MP4 file, not evidence"),
             b"\x00\x00\x00\x20ftypisom" + bytes(100),
+        ),
+        "deep-json-meta": lambda: (
+            vec(
+                "MALFORMED",
+                0,
+                "none",
+                "validly signed meta JSON nested 2 700 deep (within the meta length limit)",
+            ),
+            craft([(RecordType.DATA, pts[0])], meta=deep_json(2700)),
+        ),
+        "zero-filled-tail": lambda: (
+            vec("INCOMPLETE", 2, payload(pts[:2]), "a power cut left zeros after record 1"),
+            valid[: offs[2]] + bytes(4096),
+        ),
+        "zero-filled-then-bytes": lambda: (
+            vec(
+                "INCOMPLETE",
+                2,
+                payload(pts[:2]),
+                "zeros after record 1, then bytes the reader never reaches: it stops at the "
+                "first record that cannot be valid",
+            ),
+            valid[: offs[2]] + bytes(64) + valid[offs[2] :],
+        ),
+        "final-miscounts": lambda: (
+            vec(
+                "OK",
+                4,
+                payload(pts),
+                "a signed FINAL summary claiming 5 records in a file of 4: only the agency key "
+                "can read it",
+                agency_expect="TAMPERED",
+            ),
+            craft([*((RecordType.DATA, pt) for pt in pts), (RecordType.FINAL, summary(5))]),
+        ),
+        "unknown-frame-flags": lambda: (
+            vec(
+                "OK",
+                4,
+                payload(pts[:1]),
+                "record 1 is validly signed and encrypted, but its frame sets flag 0x80",
+                agency_expect="MALFORMED",
+            ),
+            craft(
+                [
+                    (RecordType.DATA, pts[0]),
+                    (RecordType.DATA, bad_flags),
+                    (RecordType.DATA, pts[2]),
+                    (RecordType.FINAL, summary(4)),
+                ]
+            ),
         ),
     }
     return {name: make() for name, make in mutate.items()}
