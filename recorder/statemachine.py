@@ -11,6 +11,7 @@ on a virtual clock in tests. The recorder performs the actions it returns.
     POST_RECORD ──press / draw / trigger──▶ RECORDING (the same recording goes on)
     RECORDING ──max_recording_s──▶ RECORDING (rollover: a new recording, no frame lost)
     any recording state ──storage full / shutdown──▶ BUFFERING
+    (start) ──power was lost while recording──▶ RECORDING (trigger "resume")
 
 Stopping needs a long press, so a bump cannot stop evidence; starting needs only a press.
 """
@@ -60,7 +61,7 @@ class Rules:
 @dataclass(frozen=True)
 class Start:
     t: float
-    trigger: str  # button | holster | external
+    trigger: str  # button | holster | external | rollover | resume
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,11 @@ class StateMachine:
             self.stealth = not self.stealth
             out.append(Stealth(t, self.stealth))
         return out
+
+    def resume(self, t: float) -> list[Action]:
+        """The camera lost power while it was recording and is back: record again at once,
+        with its own trigger, ``resume``."""
+        return [] if self.is_recording else self._start(t, "resume")
 
     def _start(self, t: float, trigger: str) -> list[Action]:
         if self.storage_full:

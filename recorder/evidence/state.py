@@ -75,6 +75,8 @@ class EvidenceStream:
         self._guard = guard
         self._state_path = state_dir / f"{kind.name.lower()}.chain.json"
         self.current: EvidenceFile | None = None
+        self.recovered_meta: dict[str, Any] | None = None
+        """The header metadata of the file :meth:`recover` last found torn or left open."""
         self._next_seq, self._open, self.last = self._load()
 
     def _load(self) -> tuple[int, dict[str, Any] | None, Link]:
@@ -137,6 +139,7 @@ class EvidenceStream:
             if o.header is not None and o.header.segment_id == seg_id:
                 state = LinkState.CLOSED if o.final else LinkState.TORN
                 link = Link(state, seq, seg_id, o.valid, o.chain)
+                self.recovered_meta = dict(o.header.meta)
         self.last, self._open = link, None
         self._save()
         return link
