@@ -412,12 +412,12 @@ class Recorder:
 
     def _write_failed(self, e: WriteFailed, t: float) -> None:
         self.counters.write_failures += 1
-        self._fault(f"evidence write failed: {e}")
+        self._fault(f"{e.what}: {e}")
         if e.reason == "storage_full":
             self.audit("storage_full", free_bytes=self.devices.storage.free_bytes())
             self._do(self.machine.storage_is_full(t))
         else:
-            self.audit("fault", what="evidence write failed", error=str(e.error))
+            self.audit("fault", what=e.what, error=str(e.error))
             self._do(self.machine.storage_is_full(t))
         self.writer = None
         self._indicate("led", "warning", True)

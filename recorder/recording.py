@@ -39,18 +39,22 @@ def clock_meta(clock: Clock) -> dict[str, Any]:
     }
 
 
-def _reason(error: OSError) -> str:
+def _reason(error: Exception) -> str:
     """What an audit entry calls a failed write: a full volume, or a fault."""
-    return "storage_full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "fault"
+    full = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "storage_full" if full else "fault"
 
 
 class WriteFailed(Exception):
-    """A record could not be written; the recording has been closed as well as it could be."""
+    """A record could not be written, or a segment not opened; the recording has been closed as
+    well as it could be."""
 
-    def __init__(self, reason: str, error: OSError) -> None:
+    def __init__(self, reason: str, error: Exception, what: str = "evidence write failed") -> None:
         super().__init__(f"{reason}: {error}")
         self.reason = reason  # storage_full | fault
         self.error = error
+        self.what = what
+        """What failed, for the audit log's fault event."""
 
 
 class RecordingWriter:
@@ -210,8 +214,8 @@ class RecordingWriter:
         }
         try:
             f = self._stream.open(meta)
-        except OSError as e:
-            raise WriteFailed(_reason(e), e) from e
+        except Exception as e:  # whatever the cause (I/O, HPKE, state), a fault, never a crash
+            raise WriteFailed(_reason(e), e, "segment open failed") from e
         self._seg_start_us = start_us
         self._seg_first_us = start_us
         self._seg_frames = 0

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from recorder.evidence.chain import EXIT_CODES, EXIT_UNREADABLE, verify_dir
+from recorder.evidence.chain import EXIT_CODES, EXIT_UNREADABLE, Report, verify_dir
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_agency_private, load_device_public
 from recorder.export.exporter import ExportRefused, export
@@ -60,17 +60,33 @@ def _evidence_dir(path: Path) -> None:
         raise err
 
 
+def _faults(report: Report) -> list[dict[str, Any]]:
+    """The ``fault`` events of the verified audit records: what the camera said went wrong."""
+    return [e for c in report.checks for e in c.events if e.get("event") == "fault"]
+
+
+def _fault_line(e: dict[str, Any]) -> str:
+    rest = {k: v for k, v in e.items() if k not in ("n", "event", "wall", "mono_us", "what")}
+    details = ", ".join(f"{k}={v}" for k, v in rest.items())
+    return f"  {e.get('wall', '?')}  {e.get('what', '?')}" + (f" ({details})" if details else "")
+
+
 def verify(args: argparse.Namespace) -> int:
     _evidence_dir(args.evidence)
     pub = load_device_public(args.device_pub)
     report = verify_dir(args.evidence, pub)
+    faults = _faults(report)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        print(json.dumps({**report.to_json(), "faults": faults}, indent=2))
     else:
         for line in report.lines:
             print(line)
         if not report.lines:
             print(f"no evidence files (*.bcam) in {args.evidence}")
+        if faults:
+            print(f"faults the camera logged ({len(faults)}):")
+            for e in faults:
+                print(_fault_line(e))
         print(f"overall: {report.worst}" if report.lines else "overall: nothing to verify")
     return report.exit_code
 

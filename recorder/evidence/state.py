@@ -155,18 +155,25 @@ class EvidenceStream:
         name = file_name(self.kind, seq)
         self._next_seq, self._open = seq + 1, {"seq": seq, "segment_id": seg_id, "file": name}
         self._save()
-        self.current = EvidenceFile.create(
-            self.evidence_dir / name,
-            kind=self.kind,
-            seq=seq,
-            prev=self.last,
-            signer=self._signer,
-            meta=meta,
-            recipients=self._recipients,
-            suite=self._suite,
-            segment_id=seg_id,
-            guard=self._guard,
-        )
+        try:
+            self.current = EvidenceFile.create(
+                self.evidence_dir / name,
+                kind=self.kind,
+                seq=seq,
+                prev=self.last,
+                signer=self._signer,
+                meta=meta,
+                recipients=self._recipients,
+                suite=self._suite,
+                segment_id=seg_id,
+                guard=self._guard,
+            )
+        except Exception:
+            # The file is missing or holds a partial header: note it as a crash would be noted
+            # (a TORN link), so the next open works and names this seq; else the stream is stuck.
+            with contextlib.suppress(OSError, StateError):  # else the next start recovers it
+                self.recover()
+            raise
         return self.current
 
     def fail(self) -> Link | None:

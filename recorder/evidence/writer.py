@@ -209,8 +209,15 @@ class EvidenceFile:
         self.abandon()
         return link
 
+    @property
+    def holds_file_key(self) -> bool:
+        """Whether this object can still encrypt: only while the file is open (spec section 5)."""
+        return self._cipher is not None
+
     def abandon(self) -> None:
-        """Close the descriptor without a FINAL record (the file then reads as INCOMPLETE)."""
+        """Close the descriptor without a FINAL record (the file then reads as INCOMPLETE), and
+        forget the payload key: nothing may be written to the file any more."""
+        self._cipher = None
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
