@@ -20,8 +20,7 @@ from recorder.cli import main
 from recorder.console.auth import Authenticator, Failure
 from recorder.console.device import DeviceAccess
 from recorder.control import Control
-from recorder.evidence import KeyFileError
-from recorder.evidence import keycheck
+from recorder.evidence import KeyFileError, keycheck
 from recorder.evidence.keycheck import P, ed25519_problem, x25519_problem
 from recorder.evidence.keys import (
     ed25519_public_key,
@@ -35,7 +34,6 @@ from recorder.evidence.keys import (
 )
 from recorder.evidence.recipients import wrap
 from recorder.provisioning import DEVICE_KEY, TECHNICIANS, provision
-from tests.profiles import examples
 
 IDENTITY = bytes([1]) + bytes(31)
 FORGERY = IDENTITY + bytes(32)
@@ -72,6 +70,10 @@ def both_signs(hexes: list[str]) -> list[bytes]:
     return out
 
 
+def short(raw: bytes) -> str:
+    return raw.hex()[:4] + raw.hex()[-2:]
+
+
 def encode(point: tuple[int, int, int, int]) -> bytes:
     """RFC 8032 section 5.1.2, for building test keys."""
     x, y, z, _ = point
@@ -106,7 +108,7 @@ def test_openssl_alone_takes_a_forgery_for_the_identity_key() -> None:
     assert accepts_the_forgery(IDENTITY)
 
 
-@pytest.mark.parametrize("raw", both_signs(ED25519_SMALL_ORDER), ids=lambda b: b.hex()[:4] + b.hex()[-2:])
+@pytest.mark.parametrize("raw", both_signs(ED25519_SMALL_ORDER), ids=short)
 def test_every_small_order_encoding_is_refused(raw: bytes) -> None:
     problem = ed25519_problem(raw)
     assert problem is not None and ("small order" in problem or "not canonical" in problem)
@@ -175,7 +177,7 @@ def test_any_32_bytes_are_a_checked_key_or_a_clear_refusal(raw: bytes) -> None:
 # --- X25519 ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", both_signs(X25519_SMALL_ORDER), ids=lambda b: b.hex()[:4] + b.hex()[-2:])
+@pytest.mark.parametrize("raw", both_signs(X25519_SMALL_ORDER), ids=short)
 def test_every_low_order_agency_key_is_refused_and_hpke_agrees(raw: bytes) -> None:
     with pytest.raises(KeyFileError, match=r"^agency\.pub: refused as an agency X25519"):
         x25519_public_key(raw, "agency.pub")

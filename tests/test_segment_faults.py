@@ -117,7 +117,12 @@ def media_stream(cam: SimDevice, recipients: tuple[X25519PublicKey, ...]) -> Evi
     cam.evidence.mkdir(exist_ok=True)
     signer = Ed25519Signer(load_device_private(cam.config.state_dir / "device.key"))
     return EvidenceStream(
-        cam.evidence, cam.config.state_dir, Kind.MEDIA, signer, cam.device_pub, recipients=recipients
+        cam.evidence,
+        cam.config.state_dir,
+        Kind.MEDIA,
+        signer,
+        cam.device_pub,
+        recipients=recipients,
     )
 
 

@@ -54,6 +54,7 @@ class IdentityForger:
     def sign(self, data: bytes) -> bytes:
         return IDENTITY + bytes(32)
 
+
 META = {
     "device_id": "BC-TEST-0001",
     "officer_id": "4711",
