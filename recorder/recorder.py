@@ -418,7 +418,7 @@ class Recorder:
             self._do(self.machine.storage_is_full(t))
         else:
             self.audit("fault", what=e.what, error=str(e.error))
-            self._do(self.machine.storage_is_full(t))
+            self._do(self.machine.write_fault(t))
         self.writer = None
         self._indicate("led", "warning", True)
         self._indicate("beep", "alarm")

@@ -10,7 +10,7 @@ on a virtual clock in tests. The recorder performs the actions it returns.
                                        (or straight to BUFFERING when post_event_s is 0)
     POST_RECORD ──press / draw / trigger──▶ RECORDING (the same recording goes on)
     RECORDING ──max_recording_s──▶ RECORDING (rollover: a new recording, no frame lost)
-    any recording state ──storage full / shutdown──▶ BUFFERING
+    any recording state ──storage full / write fault / shutdown──▶ BUFFERING
     (start) ──power was lost while recording──▶ RECORDING (trigger "resume")
 
 Stopping needs a long press, so a bump cannot stop evidence; starting needs only a press.
@@ -226,6 +226,11 @@ class StateMachine:
     def storage_is_full(self, t: float) -> list[Action]:
         self.storage_full = True
         return [self._stop(t, "storage_full")] if self.is_recording else []
+
+    def write_fault(self, t: float) -> list[Action]:
+        """The evidence could not be written or a segment not opened (EIO, a refused key): the
+        recording stops with reason ``fault``; the next trigger tries again."""
+        return [self._stop(t, "fault")] if self.is_recording else []
 
     def storage_has_room(self) -> None:
         self.storage_full = False
