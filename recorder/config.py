@@ -183,6 +183,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "external_trigger": Key(
             True, bool, "true or false", doc="The external trigger line starts recording."
         ),
+        "resume_after_power_loss": Key(
+            True,
+            bool,
+            "true or false",
+            doc="A camera that lost power while recording records again as soon as it is back.",
+        ),
         "queue_s": Key(
             5.0,
             (int, float),

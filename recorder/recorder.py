@@ -28,7 +28,7 @@ from hal.camera import EncodedFrame
 from hal.inputs import InputEvent
 from recorder.config import Config
 from recorder.evidence.audit import AuditLog
-from recorder.evidence.header import Kind, Suite
+from recorder.evidence.header import Kind, LinkState, Suite
 from recorder.evidence.state import EvidenceStream, write_json_atomic
 from recorder.recording import RecordingWriter, WriteFailed
 from recorder.ringbuffer import RingBuffer
@@ -120,6 +120,8 @@ class Recorder:
         self._warned: set[str] = set()
         self._reserve = config["storage"]["reserve_mib"] * 1024 * 1024
         self._rollover_due = False
+        self._resume: dict[str, Any] = {}
+        """What a ``resume`` start names: the recording the power cut and its torn segment."""
         self._last_frame = devices.clock.monotonic()
         self._stalled = False
         self._wall_offset = devices.clock.wall() - devices.clock.monotonic()
@@ -127,7 +129,8 @@ class Recorder:
     # --- what the daemon calls ---------------------------------------------------------------
 
     def open(self) -> None:
-        """Recover from a crash if there was one, then log the boot."""
+        """Recover from a crash if there was one, log the boot, and record again at once if
+        the power went while recording (``recording.resume_after_power_loss``)."""
         notes = [(s.kind, s.recover()) for s in (self.media, self.audit_log.stream)]
         self.audit("boot", firmware=recorder.__version__, config=self.config.source)
         for kind, link in notes:
@@ -140,6 +143,12 @@ class Recorder:
                     closed=link.state.name == "CLOSED",
                 )
         self._indicate("led", "status", True)
+        media = notes[0][1]
+        if media is not None and media.state is LinkState.TORN:
+            cut = self.media.recovered_meta or {}
+            if self.config["recording"]["resume_after_power_loss"]:
+                self._resume = {"resumes": cut.get("recording_id"), "after_seq": media.seq}
+                self._do(self.machine.resume(self.devices.clock.monotonic()))
 
     def input(self, event: InputEvent) -> None:
         """Queue an input event; it is applied once the frames before it are placed."""
@@ -308,7 +317,7 @@ class Recorder:
         for a in actions:
             match a:
                 case Start():
-                    self._start(a)
+                    self._start(a, **(self._resume if a.trigger == "resume" else {}))
                 case Stop():
                     self._stop(a)
                 case PostRecord():
@@ -341,7 +350,7 @@ class Recorder:
     def _rid(self) -> str | None:
         return self.writer.recording_id if self.writer else None
 
-    def _start(self, a: Start, pre_roll: bool = True) -> None:
+    def _start(self, a: Start, pre_roll: bool = True, **extra: Any) -> None:
         rec = self.config["recording"]
         self.writer = RecordingWriter(
             self.media,
@@ -355,21 +364,24 @@ class Recorder:
         )
         self.counters.recordings += 1
         pre = self.ring.snapshot() if pre_roll else []
+        failed: WriteFailed | None = None
+        try:
+            # The seconds before the press first, in one write and one sync; then the audit.
+            self.writer.add_pre_roll(pre)
+        except WriteFailed as e:
+            failed = e
         self.audit(
             "record_start",
             trigger=a.trigger,
             recording_id=self.writer.recording_id,
             pre_roll_s=round((a.t * 1e6 - pre[0].timestamp_us) / 1e6, 3) if pre else 0.0,
+            **extra,
         )
         self._indicate("led", "recording", True)
         self._indicate("haptic", "long")
         self._indicate("beep", "short")
-        try:
-            for f in pre:
-                self.writer.add(f)
-            self.writer.flush()  # trigger to first durable record: do not wait a record interval
-        except WriteFailed as e:
-            self._write_failed(e, a.t)
+        if failed is not None:
+            self._write_failed(failed, a.t)
 
     def _stop(self, a: Stop) -> None:
         w, self.writer = self.writer, None
@@ -400,13 +412,13 @@ class Recorder:
 
     def _write_failed(self, e: WriteFailed, t: float) -> None:
         self.counters.write_failures += 1
-        self._fault(f"evidence write failed: {e}")
+        self._fault(f"{e.what}: {e}")
         if e.reason == "storage_full":
             self.audit("storage_full", free_bytes=self.devices.storage.free_bytes())
             self._do(self.machine.storage_is_full(t))
         else:
-            self.audit("fault", what="evidence write failed", error=str(e.error))
-            self._do(self.machine.storage_is_full(t))
+            self.audit("fault", what=e.what, error=str(e.error))
+            self._do(self.machine.write_fault(t))
         self.writer = None
         self._indicate("led", "warning", True)
         self._indicate("beep", "alarm")

@@ -1,9 +1,12 @@
 """One recording event on disk: frames in, records and segments out.
 
 A recording is one or more media segments sharing a ``recording_id``. Frames are gathered into a
-record until it holds ``record_interval_s`` of media, then the record is written and synced, so a
-power cut loses at most that much. Segments roll at the first keyframe after ``segment_s``, so each
-segment decodes on its own; the frames flow on with no gap and no duplicate.
+record until it holds ``record_interval_s`` of media (its last frame's own duration counted), then
+the record is written and synced at once, so a power cut loses at most that much media plus the
+time a frame takes from the sensor to the disk (docs/decisions.md, "The loss bound"). A trigger's
+pre-roll is written as all its records in one write and one sync. Segments roll at the first
+keyframe after ``segment_s``, so each segment decodes on its own; the frames flow on with no gap
+and no duplicate.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import errno
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hal.camera import EncodedFrame
@@ -36,18 +39,22 @@ def clock_meta(clock: Clock) -> dict[str, Any]:
     }
 
 
-def _reason(error: OSError) -> str:
+def _reason(error: Exception) -> str:
     """What an audit entry calls a failed write: a full volume, or a fault."""
-    return "storage_full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "fault"
+    full = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "storage_full" if full else "fault"
 
 
 class WriteFailed(Exception):
-    """A record could not be written; the recording has been closed as well as it could be."""
+    """A record could not be written, or a segment not opened; the recording has been closed as
+    well as it could be."""
 
-    def __init__(self, reason: str, error: OSError) -> None:
+    def __init__(self, reason: str, error: Exception, what: str = "evidence write failed") -> None:
         super().__init__(f"{reason}: {error}")
         self.reason = reason  # storage_full | fault
         self.error = error
+        self.what = what
+        """What failed, for the audit log's fault event."""
 
 
 class RecordingWriter:
@@ -75,6 +82,10 @@ class RecordingWriter:
         self._clock = clock
         self._audit = audit
         self._pending: list[Frame] = []
+        self._sealed: list[bytes] = []
+        """Records whose media is complete, written together by the next write."""
+        self._period_us = 0
+        """The time between the last two frames: the newest frame's own duration."""
         self._part = 0
         self._seg_start_us = 0
         self._seg_frames = 0
@@ -92,7 +103,21 @@ class RecordingWriter:
         return self._stream.current is not None
 
     def add(self, frame: EncodedFrame) -> None:
-        """Take the next frame of the recording (the first must be a keyframe)."""
+        """Take the next live frame (the first must be a keyframe); a record whose media is
+        complete is written and synced before this returns."""
+        self._place(frame, live=True)
+        self._write_sealed()
+
+    def add_pre_roll(self, frames: Sequence[EncodedFrame]) -> None:
+        """Take a trigger's pre-event frames and make them durable at once: every record of
+        the pre-roll, the last partial one included, in one write and one sync. The pre-roll
+        stays in the first segment, so no segment rolls inside it."""
+        for frame in frames:
+            self._place(frame, live=False)
+        self._seal()
+        self._write_sealed()
+
+    def _place(self, frame: EncodedFrame, live: bool) -> None:
         if not self.is_open:
             if not frame.keyframe:
                 self.undecodable += 1  # nothing to decode it from; the recorder avoids this
@@ -101,15 +126,47 @@ class RecordingWriter:
                 self.first_us = frame.timestamp_us
                 self.pre_roll_s = max(0.0, (self.trigger_us - frame.timestamp_us) / 1e6)
             self._open_segment(frame.timestamp_us)
-        elif frame.keyframe and frame.timestamp_us - self._seg_start_us >= self._segment_us:
+        elif live and frame.keyframe and self._segment_done(frame.timestamp_us):
             self._close_segment("rollover")
             self._open_segment(frame.timestamp_us)
-        elif self._pending and frame.timestamp_us - self._pending[0].pts_us >= self._record_us:
-            self.flush()
+        if self.last_us is not None and frame.timestamp_us > self.last_us:
+            self._period_us = frame.timestamp_us - self.last_us
         self._pending.append(Frame(STREAM_VIDEO, frame.timestamp_us, frame.keyframe, frame.data))
         self.frames += 1
         self._seg_frames += 1
         self.last_us = frame.timestamp_us
+        # The record is complete once its last frame is in (the frame's own duration counted),
+        # not when the next one arrives: no media waits longer than record_interval_s.
+        if self._due(frame.timestamp_us):
+            self._seal()
+
+    def _segment_done(self, now_us: int) -> bool:
+        return now_us - self._seg_start_us >= self._segment_us
+
+    def _due(self, now_us: int) -> bool:
+        """The pending record holds record_interval_s of media, counting the newest frame's own
+        duration (one frame period); within half a period, as timestamps jitter and round."""
+        return bool(self._pending) and (
+            now_us + self._period_us + self._period_us // 2 - self._pending[0].pts_us
+            > self._record_us
+        )
+
+    def _seal(self) -> None:
+        """Make the pending frames one record, to be written by :meth:`_write_sealed`."""
+        if self._pending:
+            self._sealed.append(encode_frames(self._pending))
+            self._pending = []
+
+    def _write_sealed(self) -> None:
+        if not self._sealed:
+            return
+        records, self._sealed = self._sealed, []
+        f = self._stream.current
+        assert f is not None
+        try:
+            f.append_many(records)
+        except OSError as e:
+            self._fail(e)
 
     def mark(self, t_us: int, what: dict[str, Any]) -> None:
         """Put a bookmark into the stream (a sensor-stream frame, spec section 9)."""
@@ -119,26 +176,19 @@ class RecordingWriter:
 
     def flush_due(self, now_us: int) -> None:
         """Write the pending record if it is due even though no new frame came (camera stall)."""
-        if self._pending and now_us - self._pending[0].pts_us >= self._record_us:
+        if self._due(now_us):
             self.flush()
 
     def flush(self) -> None:
         """Write the pending frames as one record and sync it."""
-        if not self._pending:
-            return
-        frames, self._pending = self._pending, []
-        plaintext = encode_frames(frames)
-        f = self._stream.current
-        assert f is not None
-        try:
-            f.append(plaintext)
-        except OSError as e:
-            self._fail(e)
+        self._seal()
+        self._write_sealed()
 
     def _fail(self, error: OSError) -> None:
         """Close what can be closed after a refused or failed write, then raise WriteFailed."""
         f = self._stream.current
         reason = _reason(error)
+        self._pending, self._sealed = [], []  # refused or torn: what they held cannot be written
         if f is not None and f.is_open:
             try:
                 self._close_segment(reason)  # the refusal left the file intact: close it
@@ -164,8 +214,8 @@ class RecordingWriter:
         }
         try:
             f = self._stream.open(meta)
-        except OSError as e:
-            raise WriteFailed(_reason(e), e) from e
+        except Exception as e:  # whatever the cause (I/O, HPKE, state), a fault, never a crash
+            raise WriteFailed(_reason(e), e, "segment open failed") from e
         self._seg_start_us = start_us
         self._seg_first_us = start_us
         self._seg_frames = 0

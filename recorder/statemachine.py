@@ -10,7 +10,8 @@ on a virtual clock in tests. The recorder performs the actions it returns.
                                        (or straight to BUFFERING when post_event_s is 0)
     POST_RECORD ──press / draw / trigger──▶ RECORDING (the same recording goes on)
     RECORDING ──max_recording_s──▶ RECORDING (rollover: a new recording, no frame lost)
-    any recording state ──storage full / shutdown──▶ BUFFERING
+    any recording state ──storage full / write fault / shutdown──▶ BUFFERING
+    (start) ──power was lost while recording──▶ RECORDING (trigger "resume")
 
 Stopping needs a long press, so a bump cannot stop evidence; starting needs only a press.
 """
@@ -60,7 +61,7 @@ class Rules:
 @dataclass(frozen=True)
 class Start:
     t: float
-    trigger: str  # button | holster | external
+    trigger: str  # button | holster | external | rollover | resume
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,11 @@ class StateMachine:
             out.append(Stealth(t, self.stealth))
         return out
 
+    def resume(self, t: float) -> list[Action]:
+        """The camera lost power while it was recording and is back: record again at once,
+        with its own trigger, ``resume``."""
+        return [] if self.is_recording else self._start(t, "resume")
+
     def _start(self, t: float, trigger: str) -> list[Action]:
         if self.storage_full:
             return [Refused(t, trigger, "storage full")]
@@ -220,6 +226,11 @@ class StateMachine:
     def storage_is_full(self, t: float) -> list[Action]:
         self.storage_full = True
         return [self._stop(t, "storage_full")] if self.is_recording else []
+
+    def write_fault(self, t: float) -> list[Action]:
+        """The evidence could not be written or a segment not opened (EIO, a refused key): the
+        recording stops with reason ``fault``; the next trigger tries again."""
+        return [self._stop(t, "fault")] if self.is_recording else []
 
     def storage_has_room(self) -> None:
         self.storage_full = False

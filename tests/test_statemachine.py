@@ -79,6 +79,13 @@ def test_storage_full_stops_and_refuses_until_room() -> None:
     assert press(m, "record", 7)[0] == Start(7, "button")
 
 
+def test_resume_after_power_loss_starts_its_own_recording_once() -> None:
+    m = StateMachine(Rules(stop_hold_s=3))
+    assert m.resume(1.0) == [Start(1.0, "resume")]
+    assert m.resume(2.0) == []  # already recording
+    assert press(m, "record", 10, hold=3.0)[-1] == Stop(13.0, "button")  # stops as any other
+
+
 def test_marker_mute_and_stealth_toggle() -> None:
     m = StateMachine(Rules())
     assert press(m, "marker", 1) == [Marker(1)]

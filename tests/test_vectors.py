@@ -7,11 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from recorder.evidence import EvidenceError, NoRecipientError
+from recorder.evidence import EvidenceError, KeyFileError, NoRecipientError
 from recorder.evidence.header import Kind
+from recorder.evidence.keys import ed25519_public_key
 from recorder.evidence.reader import FileReader, Verdict, decrypt_file, read_bytes
 from recorder.evidence.records import RecordType
 
@@ -41,6 +41,7 @@ def test_the_vectors_cover_the_required_scenarios() -> None:
         "two-finals",
         "trailing-garbage",
         "unknown-version",
+        "small-order-device-key",
         "deep-json-meta",
         "zero-filled-tail",
         "final-miscounts",
@@ -52,7 +53,12 @@ def test_the_vectors_cover_the_required_scenarios() -> None:
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
 def test_vector(path: Path) -> None:
     fields, blob = load(path)
-    device = Ed25519PublicKey.from_public_bytes(bytes.fromhex(fields["device-pub"]))
+    if fields["expect"] == "KEY REFUSED":  # refused at load, before any byte of the file is read
+        with pytest.raises(KeyFileError, match="refused as a device Ed25519 public key"):
+            ed25519_public_key(bytes.fromhex(fields["device-pub"]), path.name)
+        assert (fields["valid-records"], fields["payload"]) == ("0", "none")
+        return
+    device = ed25519_public_key(bytes.fromhex(fields["device-pub"]), path.name)
     agency = X25519PrivateKey.from_private_bytes(bytes.fromhex(fields["agency-key"]))
     reader = FileReader(io.BytesIO(blob), device)
     records = list(reader.records())

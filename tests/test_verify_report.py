@@ -202,7 +202,7 @@ def test_a_number_reserved_but_never_written_gets_its_own_line(
     reserved = line(report, "segment", "2")
     assert reserved.file == ""
     assert reserved.reason == (
-        "reserved, never written: the camera was cut before creating its file; "
+        "reserved, never written (a cut or a failed open before its header): "
         "#3's recovery note records it; audit #2 event 1 records the recovery"
     )
     assert report.exit_code == 1
@@ -218,7 +218,7 @@ def test_a_reserved_number_without_its_audit_event_says_so(
     media.recover()  # a recovery the audit log never heard of
     segment(media, log)
     reason = line(verify_dir(device.evidence, device.pub), "segment", "2").reason
-    assert reason.endswith("; no audit log here has its 'recovered' event")
+    assert reason.endswith("; no audit log here has a 'recovered' event for it")
 
 
 def test_a_reserved_number_the_audit_log_saw_opened_is_missing(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 
 import av
@@ -14,6 +17,38 @@ import numpy as np
 from recorder.evidence.media import STREAM_VIDEO, Frame
 
 REPEATS = 7
+
+
+@dataclass
+class Sync:
+    """One fsync or fdatasync made under :func:`slow_syncs`: when it returned, on what file."""
+
+    returned: float
+    file: str
+
+
+@contextlib.contextmanager
+def slow_syncs(delay_s: float) -> Iterator[list[Sync]]:
+    """Make every fsync and fdatasync of this process take ``delay_s`` longer, as an SD card's
+    do, and list them: figures then do not depend on this machine's write cache."""
+    calls: list[Sync] = []
+    real = {name: getattr(os, name) for name in ("fsync", "fdatasync")}
+
+    def slowed(name: str) -> Callable[[int], None]:
+        def call(fd: int) -> None:
+            time.sleep(delay_s)
+            real[name](fd)
+            calls.append(Sync(time.perf_counter(), os.readlink(f"/proc/self/fd/{fd}")))
+
+        return call
+
+    try:
+        for name in real:
+            setattr(os, name, slowed(name))
+        yield calls
+    finally:
+        for name, fn in real.items():
+            setattr(os, name, fn)
 
 
 def cpu_median(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recorder.evidence.chain import EXIT_CODES, EXIT_INTERNAL, EXIT_UNREADABLE, verify_dir
+from recorder.evidence.chain import EXIT_CODES, EXIT_INTERNAL, EXIT_UNREADABLE, Report, verify_dir
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_agency_private, load_device_public
 from recorder.export.exporter import ExportRefused, export
@@ -100,22 +100,39 @@ def _evidence_dir(path: Path) -> None:
         raise err
 
 
+def _faults(report: Report) -> list[dict[str, Any]]:
+    """The ``fault`` events of the verified audit records: what the camera said went wrong."""
+    return [e for c in report.checks for e in c.events if e.get("event") == "fault"]
+
+
+def _fault_line(e: dict[str, Any]) -> str:
+    rest = {k: v for k, v in e.items() if k not in ("n", "event", "wall", "mono_us", "what")}
+    details = ", ".join(f"{k}={v}" for k, v in rest.items())
+    return f"  {e.get('wall', '?')}  {e.get('what', '?')}" + (f" ({details})" if details else "")
+
+
 def verify(args: argparse.Namespace) -> int:
     _evidence_dir(args.evidence)
     pub = load_device_public(args.device_pub)
     identity = load_agency_private(args.agency_key) if args.agency_key else None
     try:
         report = verify_dir(args.evidence, pub, identity=identity)
-    except OSError as e:
-        print(f"bodycam verify: {args.evidence}: cannot list: {e.strerror or e}", file=sys.stderr)
+    except OSError as err:
+        why = err.strerror or err
+        print(f"bodycam verify: {args.evidence}: cannot list: {why}", file=sys.stderr)
         return EXIT_UNREADABLE
+    faults = _faults(report)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        print(json.dumps({**report.to_json(), "faults": faults}, indent=2))
     else:
         for line in report.lines:
             print(line)
         if not report.lines:
             print(f"no evidence files (*.bcam) in {args.evidence}")
+        if faults:
+            print(f"faults the camera logged ({len(faults)}):")
+            for e in faults:
+                print(_fault_line(e))
         print(f"overall: {report.worst}" if report.lines else "overall: nothing to verify")
     return report.exit_code
 

@@ -9,7 +9,7 @@
 - ``audit``: section 10, audit events.
 - ``writer`` and ``state``: the device side (write a file; keep sequence numbers across crashes).
 - ``reader``: section 11, checking and decrypting one file.
-- ``keys``: key files and fingerprints.
+- ``keys``: key files and fingerprints; ``keycheck``: section 2.1, which public keys are refused.
 
 Exceptions::
 

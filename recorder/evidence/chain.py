@@ -51,7 +51,8 @@ EXIT_CODES = {
     EXIT_USAGE: "bad command line",
     EXIT_FAILED: "at least one TAMPERED, MISSING, FOREIGN or MALFORMED",
     EXIT_UNREADABLE: "nothing worse than UNREADABLE: a file, the evidence directory or a key "
-    "could not be read, or there is no evidence",
+    "could not be read, or the key was refused (a weak key, spec section 2.1), or there is no "
+    "evidence",
     EXIT_INTERNAL: "internal error, a bug in bodycam: no verdict was reached",
 }
 
@@ -258,7 +259,7 @@ class _AuditFacts:
             return ""
         found = self.recovered.get((kind, seq))
         if found is None:
-            return "; no audit log here has its 'recovered' event"
+            return "; no audit log here has a 'recovered' event for it"
         return f"; audit #{found[0]} event {found[1]} records the recovery"
 
 
@@ -466,7 +467,7 @@ def _reserved_line(s: _Stream, seq: int, facts: _AuditFacts) -> None:
         Verdict.INCOMPLETE,
         seq,
         seq,
-        "reserved, never written: the camera was cut before creating its file; "
+        "reserved, never written (a cut or a failed open before its header): "
         f"#{seq + 1}'s recovery note records it" + facts.recovery(s.kind, seq),
     )
 

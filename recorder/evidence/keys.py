@@ -3,7 +3,13 @@
 
 Private keys are PKCS#8 PEM files created with mode 0600 in a single ``open(O_CREAT|O_EXCL)``, so
 they are never readable by others, not even for a moment, and an existing key is never
-overwritten. Public keys are SubjectPublicKeyInfo PEM. Nothing here prints or logs a private key.
+overwritten; a directory ``generate`` makes for them is 0700. Public keys are
+SubjectPublicKeyInfo PEM. Nothing here prints or logs a private key.
+
+Every public key enters through :func:`ed25519_public_key` (device and technician keys) or
+:func:`x25519_public_key` (agency keys), whether from a PEM file or from raw bytes, so verify,
+provisioning, the daemon and the console refuse the same weak keys (spec section 2.1,
+``keycheck``).
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from recorder.evidence.errors import KeyFileError
+from recorder.evidence.keycheck import ed25519_problem, x25519_problem
 
 __all__ = [
     "Ed25519Signer",
     "KeyPairPaths",
+    "ed25519_public_key",
     "fingerprint",
     "format_key_id",
     "generate",
@@ -37,6 +45,7 @@ __all__ = [
     "raw_public",
     "write_private_key",
     "write_public_key",
+    "x25519_public_key",
 ]
 
 Role = Literal["agency", "device", "technician"]
@@ -121,13 +130,26 @@ class KeyPairPaths:
     fingerprint: str
 
 
+def _make_dir(path: Path) -> None:
+    """Create ``path`` with mode 0700 whatever the umask; leave an existing directory as it is."""
+    if path.is_dir():
+        return
+    try:
+        path.mkdir(mode=0o700, parents=True)
+        os.chmod(path, 0o700)  # a umask such as 0222 would otherwise narrow it further
+    except FileExistsError:
+        raise KeyFileError(f"{path}: exists and is not a directory") from None
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot create the directory: {e.strerror}") from None
+
+
 def generate(role: Role, out_dir: Path) -> KeyPairPaths:
     """Make ``{role}.key`` (0600) and ``{role}.pub`` in ``out_dir``; return their paths.
 
     Agency keys are X25519 (segments are encrypted to them); device and technician keys are
     Ed25519 (the device signs evidence, a technician signs console challenges).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _make_dir(out_dir)
     priv_path, pub_path = out_dir / f"{role}.key", out_dir / f"{role}.pub"
     for p in (priv_path, pub_path):
         if p.exists():
@@ -182,6 +204,41 @@ def _load_public(path: Path, kind: type[_K], what: str) -> _K:
     return key
 
 
+_AGENCY_PUB = "an agency X25519 public key"
+_DEVICE_PUB = "a device Ed25519 public key"
+_TECHNICIAN_PUB = "a technician Ed25519 public key"
+
+
+def ed25519_public_key(raw: bytes, source: str, what: str = _DEVICE_PUB) -> Ed25519PublicKey:
+    """The one door for an Ed25519 public key, a device's or a technician's.
+
+    Refuses (KeyFileError, naming ``source``) a non-canonical encoding and a point of small order
+    or outside the prime-order subgroup: OpenSSL would let such a key verify forged signatures.
+    """
+    problem = ed25519_problem(raw)
+    if problem is not None:
+        raise KeyFileError(
+            f"{source}: refused as {what}: {problem} (allowed: the canonical encoding of a "
+            "point of prime order, as every Ed25519 key generator makes; spec section 2.1)"
+        )
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def x25519_public_key(raw: bytes, source: str, what: str = _AGENCY_PUB) -> X25519PublicKey:
+    """The one door for an agency (recipient) public key.
+
+    Refuses (KeyFileError, naming ``source``) a non-canonical encoding and a point of small
+    order, to which HPKE cannot encrypt.
+    """
+    problem = x25519_problem(raw)
+    if problem is not None:
+        raise KeyFileError(
+            f"{source}: refused as {what}: {problem} (allowed: the canonical encoding of a "
+            "point not of small order, as every X25519 key generator makes; spec section 2.1)"
+        )
+    return X25519PublicKey.from_public_bytes(raw)
+
+
 # mypy rejects abstract classes as type[...] arguments; these key classes are only ever checked
 # with isinstance, never instantiated, so the ignore is sound.
 def load_agency_private(path: Path) -> X25519PrivateKey:
@@ -189,7 +246,8 @@ def load_agency_private(path: Path) -> X25519PrivateKey:
 
 
 def load_agency_public(path: Path) -> X25519PublicKey:
-    return _load_public(path, X25519PublicKey, "an agency X25519 public key")  # type: ignore[type-abstract]
+    key = _load_public(path, X25519PublicKey, _AGENCY_PUB)  # type: ignore[type-abstract]
+    return x25519_public_key(raw_public(key), str(path), _AGENCY_PUB)
 
 
 def load_device_private(path: Path) -> Ed25519PrivateKey:
@@ -197,7 +255,8 @@ def load_device_private(path: Path) -> Ed25519PrivateKey:
 
 
 def load_device_public(path: Path) -> Ed25519PublicKey:
-    return _load_public(path, Ed25519PublicKey, "a device Ed25519 public key")  # type: ignore[type-abstract]
+    key = _load_public(path, Ed25519PublicKey, _DEVICE_PUB)  # type: ignore[type-abstract]
+    return ed25519_public_key(raw_public(key), str(path), _DEVICE_PUB)
 
 
 def load_technician_private(path: Path) -> Ed25519PrivateKey:
@@ -205,4 +264,5 @@ def load_technician_private(path: Path) -> Ed25519PrivateKey:
 
 
 def load_technician_public(path: Path) -> Ed25519PublicKey:
-    return _load_public(path, Ed25519PublicKey, "a technician Ed25519 public key")  # type: ignore[type-abstract]
+    key = _load_public(path, Ed25519PublicKey, _TECHNICIAN_PUB)  # type: ignore[type-abstract]
+    return ed25519_public_key(raw_public(key), str(path), _TECHNICIAN_PUB)

@@ -75,6 +75,8 @@ class EvidenceStream:
         self._guard = guard
         self._state_path = state_dir / f"{kind.name.lower()}.chain.json"
         self.current: EvidenceFile | None = None
+        self.recovered_meta: dict[str, Any] | None = None
+        """The header metadata of the file :meth:`recover` last found torn or left open."""
         self._next_seq, self._open, self.last = self._load()
 
     def _load(self) -> tuple[int, dict[str, Any] | None, Link]:
@@ -137,6 +139,7 @@ class EvidenceStream:
             if o.header is not None and o.header.segment_id == seg_id:
                 state = LinkState.CLOSED if o.final else LinkState.TORN
                 link = Link(state, seq, seg_id, o.valid, o.chain)
+                self.recovered_meta = dict(o.header.meta)
         self.last, self._open = link, None
         self._save()
         return link
@@ -152,18 +155,25 @@ class EvidenceStream:
         name = file_name(self.kind, seq)
         self._next_seq, self._open = seq + 1, {"seq": seq, "segment_id": seg_id, "file": name}
         self._save()
-        self.current = EvidenceFile.create(
-            self.evidence_dir / name,
-            kind=self.kind,
-            seq=seq,
-            prev=self.last,
-            signer=self._signer,
-            meta=meta,
-            recipients=self._recipients,
-            suite=self._suite,
-            segment_id=seg_id,
-            guard=self._guard,
-        )
+        try:
+            self.current = EvidenceFile.create(
+                self.evidence_dir / name,
+                kind=self.kind,
+                seq=seq,
+                prev=self.last,
+                signer=self._signer,
+                meta=meta,
+                recipients=self._recipients,
+                suite=self._suite,
+                segment_id=seg_id,
+                guard=self._guard,
+            )
+        except Exception:
+            # The file is missing or holds a partial header: note it as a crash would be noted
+            # (a TORN link), so the next open works and names this seq; else the stream is stuck.
+            with contextlib.suppress(OSError, StateError):  # else the next start recovers it
+                self.recover()
+            raise
         return self.current
 
     def fail(self) -> Link | None:

@@ -1,7 +1,8 @@
 """The device side of one evidence file: write the header, append records, close with FINAL.
 
-Every record is one ``write`` followed by ``fdatasync``, so a power cut loses at most the record
-being written. The writer never reads back, truncates or deletes anything.
+Every record is written and then synced with ``fdatasync`` before the call returns, so a power cut
+loses at most the record being written. A batch (a trigger's pre-roll) is one ``writev`` and one
+sync. The writer never reads back, truncates or deletes anything.
 """
 
 from __future__ import annotations
@@ -58,6 +59,22 @@ def fsync_dir(path: Path) -> None:
 
 def _no_guard(nbytes: int) -> None:
     return None
+
+
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
+
+
+def _writev_all(fd: int, pieces: Sequence[bytes]) -> int:
+    """``writev`` in as few calls as the kernel allows (one unless there are more than
+    IOV_MAX pieces); returns the bytes written, stopping at the first short write."""
+    written = 0
+    for i in range(0, len(pieces), _IOV_MAX):
+        chunk = pieces[i : i + _IOV_MAX]
+        n = os.writev(fd, chunk)
+        written += n
+        if n != sum(map(len, chunk)):
+            break
+    return written
 
 
 class EvidenceFile:
@@ -140,21 +157,26 @@ class EvidenceFile:
     def is_open(self) -> bool:
         return self._fd is not None
 
-    def _write(self, rtype: RecordType, plaintext: bytes) -> None:
+    def _write(self, rtype: RecordType, plaintexts: Sequence[bytes]) -> None:
+        """Seal, chain and sign each plaintext as the next record, then write them all with one
+        ``writev`` and make them durable with one ``fdatasync``."""
         if self._fd is None:
             raise ValueError(f"{self.path}: file is closed")
-        index = self.records
-        body = self._cipher.seal(index, rtype, plaintext) if self._cipher else plaintext
-        if len(body) > MAX_RECORD:
-            raise ValueError(f"record of {len(body)} bytes exceeds {MAX_RECORD}")
-        chain = next_chain(self.chain, rtype, index, body)
-        sig = self._signer.sign(record_signed(self.header.segment_id, index, rtype, chain))
-        head = record_head(len(body), rtype, index)
-        size = len(head) + len(body) + len(sig)
+        index, chain = self.records, self.chain
+        pieces: list[bytes] = []
+        for plaintext in plaintexts:
+            body = self._cipher.seal(index, rtype, plaintext) if self._cipher else plaintext
+            if len(body) > MAX_RECORD:
+                raise ValueError(f"record of {len(body)} bytes exceeds {MAX_RECORD}")
+            chain = next_chain(chain, rtype, index, body)
+            sig = self._signer.sign(record_signed(self.header.segment_id, index, rtype, chain))
+            pieces += (record_head(len(body), rtype, index), body, sig)
+            index += 1
+        size = sum(map(len, pieces))
         if rtype is RecordType.DATA:
             self._guard(size)  # may refuse (storage full); the file is then still intact
         try:
-            written = os.writev(self._fd, (head, body, sig))
+            written = _writev_all(self._fd, pieces)
             if written != size:
                 raise OSError(errno.EIO, f"short write ({written} of {size} bytes)")
             os.fdatasync(self._fd)
@@ -163,23 +185,39 @@ class EvidenceFile:
             self.abandon()
             raise
         self.chain = chain
-        self.records = index + 1
+        self.records = index
         self.bytes_written += size
 
     def append(self, plaintext: bytes) -> None:
         """Append one DATA record and make it durable before returning."""
-        self._write(RecordType.DATA, plaintext)
+        self._write(RecordType.DATA, (plaintext,))
+
+    def append_many(self, plaintexts: Sequence[bytes]) -> None:
+        """Append DATA records in one write and one sync (a trigger's whole pre-roll).
+
+        A power cut during the write leaves a prefix of them, which a reader takes as it takes
+        any torn file: every whole record before the cut is valid.
+        """
+        if plaintexts:
+            self._write(RecordType.DATA, plaintexts)
 
     def close(self, summary: dict[str, Any]) -> Link:
         """Write the FINAL record and close; return the CLOSED link for the next file."""
         body = dict(summary, records=self.records + 1)
-        self._write(RecordType.FINAL, json.dumps(body, sort_keys=True).encode())
+        self._write(RecordType.FINAL, (json.dumps(body, sort_keys=True).encode(),))
         link = Link(LinkState.CLOSED, self.seq, self.header.segment_id, self.records, self.chain)
         self.abandon()
         return link
 
+    @property
+    def holds_file_key(self) -> bool:
+        """Whether this object can still encrypt: only while the file is open (spec section 5)."""
+        return self._cipher is not None
+
     def abandon(self) -> None:
-        """Close the descriptor without a FINAL record (the file then reads as INCOMPLETE)."""
+        """Close the descriptor without a FINAL record (the file then reads as INCOMPLETE), and
+        forget the payload key: nothing may be written to the file any more."""
+        self._cipher = None
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)

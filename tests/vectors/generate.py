@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate the evidence-format test vectors in this directory (spec section 13).
 
-Run from the project root: ``.venv/bin/python tests/vectors/generate.py``.
+Run from the project root: ``.venv/bin/python tests/vectors/generate.py [NAME ...]``; with names,
+only those vectors are written and the others are left as they are.
 
 Randomness is fixed: keys, segment ids and file keys come from SHA-256 of fixed labels, and
 Ed25519 signatures are deterministic. The one exception is HPKE's ephemeral key, which OpenSSL
@@ -37,7 +38,7 @@ from recorder.evidence.media import Frame, encode_frames
 from recorder.evidence.recipients import wrap
 from recorder.evidence.records import RECORD_HEAD, RecordType, next_chain, record_signed
 from recorder.evidence.stream import PayloadCipher
-from recorder.evidence.writer import EvidenceFile
+from recorder.evidence.writer import EvidenceFile, Signer
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,6 +51,19 @@ DEVICE = Ed25519PrivateKey.from_private_bytes(fixed("device key"))
 OTHER_DEVICE = Ed25519PrivateKey.from_private_bytes(fixed("another device key"))
 AGENCY = X25519PrivateKey.from_private_bytes(fixed("agency key"))
 OTHER_AGENCY = X25519PrivateKey.from_private_bytes(fixed("another agency key"))
+IDENTITY = bytes([1]) + bytes(31)
+"""The Ed25519 encoding of the identity point (y = 1): a public key of order 1."""
+
+
+class IdentityForger:
+    """Signs anything "as" the identity point: ``R = identity, S = 0``. A verifier that takes
+    the identity as a device key and checks ``[S]B = R + [k]A`` (OpenSSL does) accepts it."""
+
+    key_id = key_id(IDENTITY)
+
+    def sign(self, data: bytes) -> bytes:
+        return IDENTITY + bytes(32)
+
 
 META = {
     "device_id": "BC-TEST-0001",
@@ -85,6 +99,7 @@ def build(
     suite: Suite = Suite.AES_256_GCM,
     data: list[bytes] | None = None,
     finals: int = 1,
+    signer: Signer | None = None,
 ) -> bytes:
     data = plaintexts(3) if data is None else data
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,7 +109,7 @@ def build(
             kind=kind,
             seq=1,
             prev=Link.none(),
-            signer=Ed25519Signer(DEVICE),
+            signer=signer or Ed25519Signer(DEVICE),
             meta=META if kind is Kind.MEDIA else {"device_id": "BC-TEST-0001", "boot_id": "b1"},
             recipients=(AGENCY.public_key(),) if kind is Kind.MEDIA else (),
             suite=suite,
@@ -105,7 +120,7 @@ def build(
             f.append(pt)
         for k in range(finals):
             summary = {"records": len(data) + k + 1, "frames": 3 * len(data), "reason": "stop"}
-            f._write(RecordType.FINAL, json.dumps(summary, sort_keys=True).encode())
+            f._write(RecordType.FINAL, [json.dumps(summary, sort_keys=True).encode()])
         f.abandon()
         return path.read_bytes()
 
@@ -287,6 +302,16 @@ def vectors() -> dict[str, tuple[dict[str, str], bytes]]:
             vec("MALFORMED", 0, "none", "version line bodycam/v2"),
             b"bodycam/v2\n" + valid[11:],
         ),
+        "small-order-device-key": lambda: (
+            vec(
+                "KEY REFUSED",
+                0,
+                "none",
+                "forged with R = identity, S = 0 for the identity point as device key",
+                device=IDENTITY.hex(),
+            ),
+            build(signer=IdentityForger()),
+        ),
         "not-evidence": lambda: (
             vec("MALFORMED", 0, "none", "an MP4 file, not evidence"),
             b"\x00\x00\x00\x20ftypisom" + bytes(100),
@@ -346,14 +371,21 @@ def vectors() -> dict[str, tuple[dict[str, str], bytes]]:
     return {name: make() for name, make in mutate.items()}
 
 
-def main() -> None:
-    for old in HERE.glob("*.vec"):
-        old.unlink()
-    for name, (fields, blob) in vectors().items():
+def main(names: list[str]) -> None:
+    made = vectors()
+    unknown = set(names) - made.keys()
+    if unknown:
+        raise SystemExit(f"unknown vectors: {', '.join(sorted(unknown))}; known: {', '.join(made)}")
+    if not names:
+        for old in HERE.glob("*.vec"):
+            old.unlink()
+    for name, (fields, blob) in made.items():
+        if names and name not in names:
+            continue
         head = "".join(f"{k}: {v}\n" for k, v in fields.items())
         (HERE / f"{name}.vec").write_bytes(head.encode() + b"\n" + blob)
         print(f"{name}.vec: {fields['expect']}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

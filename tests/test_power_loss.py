@@ -1,0 +1,178 @@
+"""Power cuts: the pre-roll is durable in one write and one sync, no record waits longer than its
+interval, and a camera that lost power while recording records again by itself."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hal.camera import EncodedFrame
+from hal.inputs import InputEvent
+from recorder.daemon import load_recipients, settings_from
+from recorder.evidence.media import STREAM_VIDEO
+from recorder.evidence.reader import Verdict
+from recorder.recorder import Recorder
+from sim.backend import SimBackend
+from tests.simdevice import SimDevice
+
+FPS, GOP = 15, 15
+
+
+def camera_frames(start: int, n: int, fps: int = FPS) -> Iterator[EncodedFrame]:
+    """Frames numbered by index (the index is the payload, so a test can tell them apart)."""
+    for i in range(start, start + n):
+        yield EncodedFrame(i.to_bytes(4, "big") * 8, i % GOP == 0, round(i * 1e6 / fps))
+
+
+class Camera:
+    """A Recorder on simulated devices, driven frame by frame; ``cut()`` is a power cut."""
+
+    def __init__(self, cam: SimDevice) -> None:
+        self.devices = SimBackend().create(settings_from(cam.config))
+        self.rec = Recorder(cam.config, self.devices, load_recipients(cam.config.state_dir))
+        self.rec.open()
+
+    def cut(self) -> None:
+        """The power goes: nothing more is written, nothing is closed."""
+        w = self.rec.writer
+        if w is not None and w._stream.current is not None:
+            w._stream.current.abandon()  # only frees the descriptor; the file stays as it is
+        self.devices.close()
+
+    def shut_down(self) -> None:
+        self.rec.close("shutdown")
+        self.devices.close()
+
+
+def durable_video(cam: SimDevice) -> list[int]:
+    """The frame indexes on disk now, in every segment (what a power cut would leave)."""
+    return [
+        int.from_bytes(f.data[:4], "big")
+        for seg in cam.segments()
+        for f in cam.frames(seg)
+        if f.stream == STREAM_VIDEO
+    ]
+
+
+@pytest.fixture
+def counted_syncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every fsync and fdatasync the process makes, by name (the real calls still run)."""
+    calls: list[str] = []
+    real = {name: getattr(os, name) for name in ("fsync", "fdatasync")}
+
+    def counting(name: str) -> Any:
+        def call(fd: int) -> None:
+            calls.append(name)
+            real[name](fd)
+
+        return call
+
+    for name in real:
+        monkeypatch.setattr(os, name, counting(name))
+    return calls
+
+
+def test_the_whole_pre_roll_is_written_with_one_data_sync(
+    tmp_path: Path, counted_syncs: list[str]
+) -> None:
+    cam = SimDevice.provision(tmp_path, recording={"pre_event_s": 30, "segment_s": 60})
+    camera = Camera(cam)
+    frames = list(camera_frames(0, 35 * FPS + 1))
+    for f in frames[:-1]:
+        camera.rec.frame(f)
+    camera.rec.input(InputEvent("record", True, frames[-1].timestamp_us / 1e6))
+    counted_syncs.clear()
+    camera.rec.frame(frames[-1])  # the press: 30 s of pre-roll, 30 records
+    writer = camera.rec.writer
+    assert writer is not None and writer.pre_roll_s >= 30
+    # the stream state (file and directory), the header (file and directory), the pre-roll
+    # (ONE sync for all of its records), then the audit log's segment_open and record_start
+    assert counted_syncs.count("fdatasync") == 1 + 1 + 2, counted_syncs
+    assert len(counted_syncs) == 7, counted_syncs
+    # all of it is on disk (from the keyframe at 4 s), before the first live frame is written
+    assert durable_video(cam) == list(range(4 * FPS, 35 * FPS))
+    camera.shut_down()
+    assert cam.verify().worst is Verdict.OK
+
+
+@pytest.mark.parametrize(("fps", "interval"), [(15, 1.0), (30, 1.0), (25, 0.2), (10, 2.5)])
+def test_no_media_waits_longer_than_the_record_interval(
+    tmp_path: Path, fps: int, interval: float
+) -> None:
+    """A record is written as soon as its last frame is in, not when the next one arrives, so
+    at any moment the media not yet on disk is less than record_interval_s by one frame: that
+    frame period is what the write and sync may take without the loss passing the interval."""
+    cam = SimDevice.provision(
+        tmp_path, video={"fps": fps}, recording={"pre_event_s": 0, "record_interval_s": interval}
+    )
+    camera = Camera(cam)
+    camera.rec.input(InputEvent("record", True, 0.0))
+    worst = 0
+    for f in camera_frames(0, round(3 * interval * fps), fps):
+        camera.rec.frame(f)
+        index = int.from_bytes(f.data[:4], "big")
+        on_disk = durable_video(cam)
+        lost = index + 1 - (on_disk[-1] + 1 if on_disk else 0)  # frames a cut now would lose
+        worst = max(worst, lost)
+    assert worst == round(interval * fps) - 1  # one frame period of headroom, and no more
+    camera.shut_down()
+
+
+def press_and_record(cam: SimDevice, seconds: int) -> Camera:
+    camera = Camera(cam)
+    camera.rec.input(InputEvent("record", True, 0.0))
+    camera.rec.input(InputEvent("record", False, 0.2))
+    for f in camera_frames(0, seconds * FPS):
+        camera.rec.frame(f)
+    return camera
+
+
+def test_a_camera_that_lost_power_while_recording_records_again_by_itself(
+    tmp_path: Path,
+) -> None:
+    cam = SimDevice.provision(tmp_path)
+    press_and_record(cam, 12).cut()
+    first = cam.audit_events()[-1]
+    assert first["event"] == "segment_open"  # the cut came mid-segment
+
+    camera = Camera(cam)  # power is back: nobody presses anything
+    assert camera.rec.machine.is_recording
+    for f in camera_frames(20 * FPS, 5 * FPS):
+        camera.rec.frame(f)
+    camera.shut_down()
+
+    events = cam.audit_events()
+    boots = [i for i, e in enumerate(events) if e["event"] == "boot"]
+    after = events[boots[1] :]
+    recovered = next(e for e in after if e["event"] == "recovered" and e["stream"] == "media")
+    resumed = next(e for e in after if e["event"] == "record_start")
+    cut_rid = next(e for e in events if e["event"] == "record_start")["recording_id"]
+    assert resumed["trigger"] == "resume"
+    assert resumed["resumes"] == cut_rid and resumed["after_seq"] == recovered["seq"]
+    assert not recovered["closed"]
+    # the gap shows: the cut segment is INCOMPLETE, and the resumed recording is whole
+    verdicts = {ln.file: ln.verdict for ln in cam.verify().lines if ln.kind == "segment"}
+    assert verdicts[f"segment-{recovered['seq']:08d}.bcam"] is Verdict.INCOMPLETE
+    assert sorted(v.name for v in verdicts.values()).count("INCOMPLETE") == 1
+    assert durable_video(cam)[-5 * FPS :] == list(range(20 * FPS, 25 * FPS))
+
+
+def test_resume_after_power_loss_can_be_turned_off(tmp_path: Path) -> None:
+    cam = SimDevice.provision(tmp_path, recording={"resume_after_power_loss": False})
+    press_and_record(cam, 3).cut()
+    camera = Camera(cam)
+    assert not camera.rec.machine.is_recording
+    camera.shut_down()
+    assert [e["trigger"] for e in cam.audit_events() if e["event"] == "record_start"] == ["button"]
+
+
+def test_a_clean_stop_is_not_resumed(tmp_path: Path) -> None:
+    cam = SimDevice.provision(tmp_path)
+    press_and_record(cam, 3).shut_down()
+    camera = Camera(cam)
+    assert not camera.rec.machine.is_recording
+    camera.shut_down()
