@@ -288,6 +288,21 @@ class Recorder:
             "firmware": recorder.__version__,
         }
 
+    def _segment_meta(self) -> dict[str, Any]:
+        """A media header names its boot and where the audit stream stands (spec 4.1), so a
+        segment whose audit log is withheld shows it."""
+        return {**self._base_meta(), "boot_id": self.boot_id, **self.audit_log.position()}
+
+    def _media_head(self) -> dict[str, Any] | None:
+        """The media stream's head, which every audit event carries (spec section 10): the open
+        segment's seq, its durable records and its chain after them; else the last link."""
+        f, last = self.media.current, self.media.last
+        if f is not None:
+            return {"seq": f.seq, "records": f.records, "chain": f.chain.hex()}
+        if last.state is LinkState.NONE:
+            return None
+        return {"seq": last.seq, "records": last.records, "chain": last.chain.hex()}
+
     def _guard(self, nbytes: int) -> None:
         """Refuse a media write that would eat into the reserve kept for closing files."""
         storage = self.devices.storage
@@ -299,7 +314,11 @@ class Recorder:
         clock = self.devices.clock
         try:
             self.audit_log.log(
-                event, wall=clock.wall(), mono_us=round(clock.monotonic() * 1e6), **fields
+                event,
+                wall=clock.wall(),
+                mono_us=round(clock.monotonic() * 1e6),
+                media=self._media_head(),
+                **fields,
             )
         except OSError as e:
             self._fault(f"audit log write failed: {e}")
@@ -358,7 +377,7 @@ class Recorder:
             trigger_us=round(a.t * 1e6),
             record_interval_s=rec["record_interval_s"],
             segment_s=rec["segment_s"],
-            meta=self._base_meta(),
+            meta=self._segment_meta,
             clock=self.devices.clock,
             audit=self.audit,
         )

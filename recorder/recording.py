@@ -68,7 +68,7 @@ class RecordingWriter:
         trigger_us: int,
         record_interval_s: float,
         segment_s: float,
-        meta: dict[str, Any],
+        meta: Callable[[], dict[str, Any]],
         clock: Clock,
         audit: AuditFn,
     ) -> None:
@@ -204,7 +204,7 @@ class RecordingWriter:
     def _open_segment(self, start_us: int) -> None:
         self._part += 1
         meta = {
-            **self._meta,
+            **self._meta(),
             **clock_meta(self._clock),
             "recording_id": self.recording_id,
             "part": self._part,

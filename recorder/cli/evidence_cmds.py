@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from recorder.evidence.audit import ENVELOPE
 from recorder.evidence.chain import EXIT_CODES, EXIT_INTERNAL, EXIT_UNREADABLE, Report, verify_dir
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_agency_private, load_device_public
@@ -106,7 +107,7 @@ def _faults(report: Report) -> list[dict[str, Any]]:
 
 
 def _fault_line(e: dict[str, Any]) -> str:
-    rest = {k: v for k, v in e.items() if k not in ("n", "event", "wall", "mono_us", "what")}
+    rest = {k: v for k, v in e.items() if k not in ENVELOPE and k != "what"}
     details = ", ".join(f"{k}={v}" for k, v in rest.items())
     return f"  {e.get('wall', '?')}  {e.get('what', '?')}" + (f" ({details})" if details else "")
 

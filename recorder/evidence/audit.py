@@ -10,7 +10,7 @@ from recorder.evidence.errors import FormatError
 from recorder.evidence.jsonobj import loads_object
 from recorder.evidence.state import EvidenceStream
 
-__all__ = ["EVENTS", "AuditLog", "decode_event", "encode_event", "rfc3339"]
+__all__ = ["ENVELOPE", "EVENTS", "AuditLog", "decode_event", "encode_event", "rfc3339"]
 
 EVENTS = frozenset(
     {
@@ -47,13 +47,26 @@ def rfc3339(epoch: float) -> str:
     )
 
 
-def encode_event(n: int, event: str, wall: float, mono_us: int, fields: dict[str, Any]) -> bytes:
+ENVELOPE = frozenset({"n", "event", "wall", "mono_us", "media"})
+"""The keys every audit event has (section 10); the rest are the event's own fields."""
+
+
+def encode_event(
+    n: int,
+    event: str,
+    wall: float,
+    mono_us: int,
+    fields: dict[str, Any],
+    media: dict[str, Any] | None = None,
+) -> bytes:
     if event not in EVENTS:
         raise ValueError(f"unknown audit event {event!r}")
-    reserved = {"n", "event", "wall", "mono_us"} & fields.keys()
+    reserved = ENVELOPE & fields.keys()
     if reserved:
         raise ValueError(f"audit fields {sorted(reserved)} are reserved")
     body = {"n": n, "event": event, "wall": rfc3339(wall), "mono_us": mono_us, **fields}
+    if media is not None:
+        body["media"] = media
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -108,14 +121,30 @@ class AuditLog:
     def seq(self) -> int | None:
         return self.stream.current.seq if self.stream.current else None
 
-    def log(self, event: str, *, wall: float, mono_us: int, **fields: Any) -> None:
-        """Append one event; it is durable when this returns. Raises OSError if it is not."""
+    def position(self) -> dict[str, int]:
+        """Where the next event will stand: ``{"audit_seq": file, "audit_n": event number}``
+        (empty before the first event has opened a file). A media header carries it (4.1)."""
+        seq = self.seq
+        return {} if seq is None else {"audit_seq": seq, "audit_n": self._n}
+
+    def log(
+        self,
+        event: str,
+        *,
+        wall: float,
+        mono_us: int,
+        media: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> None:
+        """Append one event; it is durable when this returns. Raises OSError if it is not.
+
+        ``media`` is the media stream's head when the event happened (section 10)."""
         if self.stream.current is not None and not self.stream.current.is_open:
             self.stream.fail()  # an earlier write failed: go on in a new, linked file
         f = self.stream.current or self.stream.open(
             dict(self._meta, wall_start=rfc3339(wall), mono_start_us=mono_us)
         )
-        f.append(encode_event(self._n, event, wall, mono_us, fields))
+        f.append(encode_event(self._n, event, wall, mono_us, fields, media))
         self._n += 1
 
     def close(self, *, wall: float, reason: str) -> None:
