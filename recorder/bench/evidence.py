@@ -85,8 +85,33 @@ def bench_evidence(frames: list[Frame], fps: int, seconds: int) -> list[tuple[st
             report = verify_dir(verify_d, device.public_key())
             assert report.exit_code == 0, report.lines
 
+        def verify_keyed() -> None:  # what export runs first: contents checked too
+            report = verify_dir(verify_d, device.public_key(), identity=agency)
+            assert report.exit_code == 0, report.lines
+
+        zeros_d = d / "zeros"
+        zeros_d.mkdir()
+        padded = zeros_d / "segment-00000001.bcam"
+        EvidenceFile.create(
+            padded,
+            kind=Kind.MEDIA,
+            seq=1,
+            prev=Link.none(),
+            signer=signer,
+            meta={},
+            recipients=(agency.public_key(),),
+        ).abandon()
+        os.chmod(padded, 0o640)
+        os.truncate(padded, 1 << 30)  # sparse: a header, then 1 GiB of zeros costing no disk
+
+        def verify_zeros() -> None:
+            report = verify_dir(zeros_d, device.public_key())
+            assert report.exit_code == 1, report.lines
+
         t_sha = wall_median(sha)
         t_verify = wall_median(verify)
+        t_keyed = wall_median(verify_keyed)
+        t_zeros = wall_median(verify_zeros)
 
     def ms(cpu: float) -> str:
         return f"{cpu / seconds * 1e3:.2f} ms"
@@ -106,4 +131,6 @@ def bench_evidence(frames: list[Frame], fps: int, seconds: int) -> list[tuple[st
         ("sha256 throughput", f"{size / t_sha / 2**20:.0f} MiB/s"),
         ("verify throughput", f"{size / t_verify / 2**20:.0f} MiB/s"),
         ("verify / sha256", f"{t_sha / t_verify:.2f}x  (goal >= 0.7x)"),
+        ("verify --agency-key (export's check) / sha256", f"{t_sha / t_keyed:.2f}x"),
+        ("verify: a header, then 1 GiB of zeros", f"{t_zeros * 1e3:.2f} ms (stops at record 0)"),
     ]
