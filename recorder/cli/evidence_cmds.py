@@ -15,9 +15,10 @@ from recorder.evidence.audit import ENVELOPE
 from recorder.evidence.chain import EXIT_CODES, EXIT_INTERNAL, EXIT_UNREADABLE, Report, verify_dir
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_agency_private, load_device_public
-from recorder.export.exporter import ExportRefused, export
+from recorder.export.exporter import ExportRefused, export, hole_summary
 
 EXIT_NO_RECIPIENT = 5
+EXIT_NOT_EXPORTED = 6
 
 
 def _codes() -> str:
@@ -80,7 +81,9 @@ def add_parsers(sub: Any) -> None:
             "Verify EVIDENCE_DIR, then decrypt it with the agency key and write one MP4 per "
             "recording event, audit.jsonl, report.json and report.txt into OUT."
         ),
-        epilog=_codes() + f"; {EXIT_NO_RECIPIENT} the agency key opens no segment",
+        epilog=_codes()
+        + f"; {EXIT_NO_RECIPIENT} the agency key opens no segment"
+        + f"; {EXIT_NOT_EXPORTED} a recording with footage here could not be written as MP4",
     )
     p.add_argument("evidence", type=Path, metavar="EVIDENCE_DIR")
     p.add_argument("--agency-key", type=Path, required=True, metavar="FILE")
@@ -169,7 +172,18 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"{o['verdict']:<10} {o['file']}  {o['frames']} frames, {o['duration_s']:.1f} s")
         else:
             print(f"{o['verdict']:<10} recording {o['recording_id']}: {o['error']}")
+        for h in o["holes"]:
+            print(f"{'':<10} {hole_summary(h)}")
+    for h in (u.to_json() for u in result.unattributed):
+        print(f"MISSING    {hole_summary(h)}: tied to no recording")
     print(f"report: {args.out / 'report.txt'} and report.json")
     if result.undecryptable:
         return EXIT_NO_RECIPIENT
+    if result.failed:
+        print(
+            f"bodycam export: {len(result.failed)} recording(s) not exported: "
+            + ", ".join(result.failed),
+            file=sys.stderr,
+        )
+        return EXIT_NOT_EXPORTED
     return result.verification.exit_code

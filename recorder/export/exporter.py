@@ -20,47 +20,35 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 import recorder
-from recorder.evidence.chain import FileCheck, Report, verify_dir
+from recorder.evidence.chain import Report, verify_dir
 from recorder.evidence.errors import DecryptError, EvidenceError, NoRecipientError
 from recorder.evidence.header import Kind
 from recorder.evidence.keys import fingerprint, raw_public
-from recorder.evidence.media import Frame, decode_frames
+from recorder.evidence.media import STREAM_VIDEO, Frame, decode_frames
 from recorder.evidence.reader import Verdict, decrypt_file
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
+from recorder.export.recordings import Hole, Recording, plan, time_hole
 
-__all__ = ["ExportRefused", "ExportReport", "export"]
+__all__ = ["ExportRefused", "ExportReport", "export", "hole_summary"]
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) as segments are read."""
 
 
 class ExportRefused(EvidenceError):
-    """Verification found something worse than INCOMPLETE and the export was not forced."""
+    """Verification found something worse than INCOMPLETE, or a recording with a hole, and the
+    export was not forced."""
 
-    def __init__(self, report: Report) -> None:
-        bad = [ln for ln in report.lines if ln.verdict.rank > Verdict.INCOMPLETE.rank]
+    def __init__(self, report: Report, holes: list[str] | None = None) -> None:
+        bad = [str(ln).strip() for ln in report.lines if ln.verdict.rank > Verdict.INCOMPLETE.rank]
+        bad += holes or []
         super().__init__(
             "refusing to export: "
-            + "; ".join(str(ln).strip() for ln in bad[:5])
+            + "; ".join(bad[:5])
             + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
             + ". Use --force to export what verifies; the output will be marked."
         )
         self.report = report
-
-
-@dataclass
-class Recording:
-    recording_id: str
-    segments: list[FileCheck] = field(default_factory=list)
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        h = self.segments[0].outcome.header
-        return h.meta if h else {}
-
-    @property
-    def worst(self) -> Verdict:
-        return max((s.outcome.verdict for s in self.segments), key=lambda v: v.rank)
 
 
 @dataclass
@@ -71,6 +59,10 @@ class ExportReport:
     audit_events: int = 0
     undecryptable: bool = False
     """Some recording has no recipient stanza for the agency key given."""
+    failed: list[str] = field(default_factory=list)
+    """Recordings with footage here that could not be written as MP4 (their ids)."""
+    unattributed: list[Hole] = field(default_factory=list)
+    """Missing segments that no signed source ties to a recording."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +74,8 @@ class ExportReport:
                 {"file": c.path.name, "sha256": _sha256(c.path)} for c in self.verification.checks
             ],
             "outputs": self.outputs,
+            "failed": self.failed,
+            "unattributed_holes": [h.to_json() for h in self.unattributed],
             "audit_events": self.audit_events,
         }
 
@@ -94,29 +88,24 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _recordings(report: Report) -> list[Recording]:
-    by_id: dict[str, Recording] = {}
-    media = [c for c in report.checks if c.outcome.header and c.outcome.header.kind is Kind.MEDIA]
-    for c in sorted(media, key=lambda c: c.seq):
-        if c.outcome.verdict in (Verdict.FOREIGN, Verdict.MALFORMED):
-            continue  # never export footage this device did not sign
-        assert c.outcome.header is not None
-        rid = str(c.outcome.header.meta.get("recording_id", f"seq{c.seq}"))
-        by_id.setdefault(rid, Recording(rid)).segments.append(c)
-    return list(by_id.values())
-
-
 def _frames(
     rec: Recording,
     device_pub: Ed25519PublicKey,
     identity: X25519PrivateKey,
     progress: Callable[[int], None],
+    spans: dict[int, tuple[int, int]],
 ) -> Iterator[Frame]:
+    """The recording's frames, segment after segment; ``spans`` learns each segment's first and
+    last video pts as they go by."""
     for seg in rec.segments:
         with seg.path.open("rb", buffering=1 << 20) as f:
             _, plaintexts = decrypt_file(f, device_pub, identity)
             for pt in plaintexts:
-                yield from decode_frames(pt)
+                for frame in decode_frames(pt):
+                    if frame.stream == STREAM_VIDEO:
+                        first = spans.get(seg.seq, (frame.pts_us, 0))[0]
+                        spans[seg.seq] = (first, frame.pts_us)
+                    yield frame
                 progress(len(pt))
 
 
@@ -137,10 +126,17 @@ def export(
     verification = verify_dir(evidence_dir, device_pub, identity=identity)
     if verification.worst.rank > Verdict.INCOMPLETE.rank and not force:
         raise ExportRefused(verification)
+    layout = plan(verification)
+    holes = [
+        f"recording {r.recording_id}: segment {h.span} {'cut short' if h.cut else 'missing'}"
+        for r in layout.recordings
+        for h in r.holes
+    ] + [f"segment {h.span} missing" for h in layout.unattributed]
+    if holes and not force:  # the verifier reports these too; never rely on it alone
+        raise ExportRefused(verification, holes)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ExportReport(verification, forced=force)
-    recordings = _recordings(verification)
-    total = sum(s.path.stat().st_size for r in recordings for s in r.segments)
+    total = sum(s.path.stat().st_size for r in layout.recordings for s in r.segments)
     done = 0
 
     def advance(n: int) -> None:
@@ -149,57 +145,84 @@ def export(
         if progress:
             progress(done, total)
 
-    for rec in recordings:
-        first = rec.segments[0]
-        marked = rec.worst.rank > Verdict.INCOMPLETE.rank
-        name = f"recording-{first.seq:08d}-{_safe(rec.recording_id)}"
-        path = out_dir / (f"{name}.FORCED-{rec.worst.value}.mp4" if marked else f"{name}.mp4")
+    exported: dict[int, tuple[int, int]] = {}
+    for rec in layout.recordings:
+        spans: dict[int, tuple[int, int]] = {}
+        verdict = rec.verdict
+        name = f"recording-{rec.first:08d}-{_safe(rec.recording_id)}"
+        marked = verdict.rank > Verdict.INCOMPLETE.rank
+        path = out_dir / (f"{name}.FORCED-{verdict.value}.mp4" if marked else f"{name}.mp4")
         meta = rec.meta
         try:
             start = datetime.fromisoformat(str(meta.get("wall_start", "")).replace("Z", "+00:00"))
         except ValueError:
             start = None
         tags = {"title": f"bodycam {meta.get('device_id', '?')} {rec.recording_id}"}
-        tags["comment"] = f"segments {first.seq}-{rec.segments[-1].seq}; verdict {rec.worst}"
-        try:
-            mp4: Mp4Result | None = remux_to_mp4(
-                _frames(rec, device_pub, identity, advance),
-                path,
-                creation_time=start if meta.get("clock_set", False) else None,
-                metadata=tags,
-            )
-        except (RemuxError, DecryptError) as e:
-            mp4, error = None, str(e)
-            result.undecryptable |= isinstance(e, NoRecipientError)
+        tags["comment"] = f"segments {rec.span}; verdict {verdict}" + (
+            f"; missing {', '.join(h.span for h in rec.holes)}" if rec.holes else ""
+        )
+        mp4: Mp4Result | None = None
+        if not rec.segments:
+            error = f"none of its segments ({rec.span}) is here"
         else:
-            error = ""
-        out: dict[str, Any] = {
-            "recording_id": rec.recording_id,
-            "segments": [s.seq for s in rec.segments],
-            "verdict": rec.worst.value,
-            "device_id": meta.get("device_id"),
-            "officer_id": meta.get("officer_id"),
-            "trigger": meta.get("trigger"),
-            "pre_roll_s": meta.get("pre_roll_s"),
-            "wall_start": meta.get("wall_start"),
-            "clock_source": meta.get("clock_source"),
-            "clock_set": meta.get("clock_set"),
-        }
-        if mp4 is not None:
-            out |= {
-                "file": path.name,
-                "sha256": _sha256(path),
-                "frames": mp4.frames,
-                "duration_s": round(mp4.duration_s, 6),
-                "width": mp4.width,
-                "height": mp4.height,
-            }
-        else:
-            out["error"] = error
-        result.outputs.append(out)
+            try:
+                mp4 = remux_to_mp4(
+                    _frames(rec, device_pub, identity, advance, spans),
+                    path,
+                    creation_time=start if meta.get("clock_set", False) else None,
+                    metadata=tags,
+                )
+            except (RemuxError, DecryptError) as e:
+                error = str(e)
+                result.undecryptable |= isinstance(e, NoRecipientError)
+                result.failed.append(rec.recording_id)
+            else:
+                error = ""
+        exported |= spans
+        for hole in rec.holes:
+            file_span = (mp4.first_pts_us, mp4.duration_s) if mp4 else None
+            time_hole(hole, layout, spans, file_span)
+        result.outputs.append(_output(rec, verdict, path, mp4, error))
+    for hole in layout.unattributed:
+        time_hole(hole, layout, exported)
+    result.unattributed = layout.unattributed
     result.audit_events = _export_audit(verification, out_dir)
     _write_reports(result, out_dir, identity, device_pub)
     return result
+
+
+def _output(
+    rec: Recording, verdict: Verdict, path: Path, mp4: Mp4Result | None, error: str
+) -> dict[str, Any]:
+    meta = rec.meta
+    out: dict[str, Any] = {
+        "recording_id": rec.recording_id,
+        "segments": [s.seq for s in rec.segments],
+        "belongs": [rec.first, rec.last],
+        "verdict": verdict.value,
+        "reasons": rec.reasons,
+        "holes": [h.to_json() for h in rec.holes],
+        "notes": rec.notes,
+        "device_id": meta.get("device_id"),
+        "officer_id": meta.get("officer_id"),
+        "trigger": meta.get("trigger"),
+        "pre_roll_s": meta.get("pre_roll_s"),
+        "wall_start": meta.get("wall_start"),
+        "clock_source": meta.get("clock_source"),
+        "clock_set": meta.get("clock_set"),
+    }
+    if mp4 is not None:
+        out |= {
+            "file": path.name,
+            "sha256": _sha256(path),
+            "frames": mp4.frames,
+            "duration_s": round(mp4.duration_s, 6),
+            "width": mp4.width,
+            "height": mp4.height,
+        }
+    else:
+        out["error"] = error
+    return out
 
 
 def _export_audit(report: Report, out_dir: Path) -> int:
@@ -249,7 +272,7 @@ def render_text(doc: dict[str, Any]) -> str:
         lines.append(f"{ln['verdict']:<10} {where:<16} {ln['file'] or '-'}{reason}")
     lines += ["", "Recordings", "----------"]
     for o in doc["outputs"]:
-        lines.append(f"{o.get('file', '(not exported)')}")
+        lines.append(o.get("file", f"(not exported) recording {o['recording_id']}"))
         for key in (
             "verdict",
             "segments",
@@ -265,6 +288,20 @@ def render_text(doc: dict[str, Any]) -> str:
         ):
             if o.get(key) is not None:
                 lines.append(f"    {key + ':':<14}{o[key]}")
+        lines += [f"    because:      {r}" for r in o["reasons"]]
+        for h in o["holes"]:
+            lines += _hole_text(h)
+        lines += [f"    note:         {n}" for n in o["notes"]]
+    if doc["unattributed_holes"]:
+        lines += [
+            "",
+            "Missing segments tied to no recording",
+            "-------------------------------------",
+        ]
+        for h in doc["unattributed_holes"]:
+            lines += _hole_text(h)
+    if doc["failed"]:
+        lines += ["", f"NOT EXPORTED (see the errors above): {', '.join(doc['failed'])}"]
     lines += ["", "Inputs (SHA-256)", "----------------"]
     lines += [f"{i['sha256']}  {i['file']}" for i in doc["inputs"]]
     lines += [
@@ -274,3 +311,41 @@ def render_text(doc: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def hole_segments(h: dict[str, Any]) -> str:
+    """``segment #2`` or ``segments #2-3``, for a hole as the report gives it."""
+    if h["first"] == h["last"]:
+        return f"segment #{h['first']}"
+    return f"segments #{h['first']}-{h['last']}"
+
+
+def hole_summary(h: dict[str, Any]) -> str:
+    """One line for a hole: which segments, and where and how long, as far as known."""
+    what = "cut short" if h["kind"] == "cut" else "missing"
+    where = " at {:.1f}-{:.1f} s in the file".format(*h["in_file_s"]) if "in_file_s" in h else ""
+    gap = f", {h['gap_s']:.1f} s" if h.get("gap_s") is not None else ""
+    return f"{hole_segments(h)} {what}{where}{gap}"
+
+
+def _hole_text(h: dict[str, Any]) -> list[str]:
+    """A hole in words: which segments, what stands there, and when, as the report says it."""
+    what = "CUT SHORT" if h["kind"] == "cut" else "MISSING"
+    out = [f"    {what + ':':<14}{hole_segments(h)}: {h['found']}"]
+    out.append(f"        belongs by:  {h['known_by']}")
+
+    def when(us: int | None, wall: str | None) -> str:
+        if us is None:
+            return "unknown"
+        return f"{wall or 'wall clock not set'} (device clock {us / 1e6:.6f} s)"
+
+    if h.get("timed_by"):
+        out.append(f"        from:        {when(h['from_device_us'], h['from'])}")
+        out.append(f"        to:          {when(h['to_device_us'], h['to'])}")
+        if h["gap_s"] is not None:
+            out.append(f"        gap:         {h['gap_s']:.3f} s")
+        if "in_file_s" in h:
+            at, until = h["in_file_s"]
+            out.append(f"        in the file: {at:.3f} s to {until:.3f} s")
+        out.append(f"        timed by:    {h['timed_by']}")
+    return out
