@@ -100,11 +100,9 @@ def test_an_io_error_opening_a_segment_is_a_fault_and_the_next_segment_opens(
     assert segments and segments[0].name == "segment-00000002.bcam"  # #1 failed, noted torn
     assert cam.header(segments[0])["trigger"] == "button"
     report = cam.verify()
-    # no gap, no MISSING: #1 has a line of its own, the number reserved and never written
-    not_ok = [(ln.verdict, ln.kind, ln.seq, ln.file) for ln in report.lines if ln.verdict != "OK"]
-    assert not_ok == [(Verdict.INCOMPLETE, "segment", "1", "")], report.lines
+    assert report.worst is Verdict.OK, [str(ln) for ln in report.lines]  # no gap, no MISSING
     code, out = verify_output(cam, capsys)
-    assert code == 1 and "segment open failed" in out, out
+    assert code == 0 and "segment open failed" in out, out
 
 
 def test_a_daemon_with_a_low_order_recipient_refuses_to_start(tmp_path: Path) -> None:

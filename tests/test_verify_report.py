@@ -3,6 +3,7 @@ header, and audit fields that are not what section 10 says."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import shutil
@@ -193,10 +194,10 @@ def test_a_number_reserved_but_never_written_gets_its_own_line(
     log.close(wall=1.8e9, reason="shutdown")
     report = verify_dir(device.evidence, device.pub)
     assert where(report) == [
-        ("INCOMPLETE", "audit", "1"),
+        ("INCOMPLETE", "audit", "1"),  # the cut tore the audit log
         ("OK", "audit", "2"),
         ("OK", "segment", "1"),
-        ("INCOMPLETE", "segment", "2"),
+        ("OK", "segment", "2"),  # nothing of #2 can be missing
         ("OK", "segment", "3"),
     ]
     reserved = line(report, "segment", "2")
@@ -367,3 +368,40 @@ def test_any_audit_seq_and_records_give_numbered_lines_only(
 
 
 _runs = iter(range(10**9))
+
+
+def test_a_number_whose_open_failed_has_its_line_and_the_stream_stays_ok(
+    device: Device, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No cut: the card refuses the create (EIO), the stream notes the number as a crash would,
+    and the next segment opens. Nothing is missing, and the report says where #2 went."""
+    media, log = boot(device)
+    segment(media, log)
+
+    def eio(path: Path, **kwargs: Any) -> EvidenceFile:
+        raise OSError(errno.EIO, "Input/output error")
+
+    with monkeypatch.context() as m:
+        m.setattr(EvidenceFile, "create", eio)
+        with pytest.raises(OSError):
+            media.open({})
+    segment(media, log)
+    log.close(wall=1.8e9, reason="shutdown")
+    report = verify_dir(device.evidence, device.pub)
+    assert report.exit_code == 0
+    reserved = line(report, "segment", "2")
+    assert (reserved.verdict, reserved.file) == (Verdict.OK, "")
+    assert reserved.reason.startswith("reserved, never written (a cut or a failed open")
+
+
+def test_a_file_whose_header_the_note_saw_is_missing_when_deleted(device: Device) -> None:
+    """A note of 0 records whose chain is a header hash saw a file with a header: that file
+    held evidence (its header) and deleting it is a gap, not a reserved number."""
+    media, log = boot(device)
+    segment(media, log)
+    media.open({}).abandon()  # #2's header is durable, then the power goes
+    media, log = boot(device)
+    segment(media, log)
+    (device.evidence / "segment-00000002.bcam").unlink()
+    gone = line(verify_dir(device.evidence, device.pub), "segment", "2")
+    assert (gone.verdict, gone.reason) == (Verdict.MISSING, "gap in the chain")

@@ -9,9 +9,9 @@ and reports one line per file, per gap and per reserved number, in signed sequen
 - a predecessor that does not match its successor's link (id, record count, chain), or holds
   fewer records than the link says, is TAMPERED;
 - a number absent from the stream is MISSING, except one the camera reserved and never wrote
-  (the successor's link is a TORN note of 0 records and no chain): that is INCOMPLETE, a cut
-  between reserving the number and writing the header, on a line of its own tied to the audit
-  log's ``recovered`` event;
+  (the successor's link is a TORN note of 0 records and no chain: a cut or a failed open between
+  reserving the number and writing the header). Nothing of it can be missing, so its line of its
+  own is OK, tied to the audit log's ``recovered`` event;
 - a file with no readable header (empty, torn, unreadable) is named by the kind and number its
   file name gives (spec section 12) when no signed file holds that number, and is held to what
   its successor signed about that number.
@@ -464,7 +464,7 @@ def _reserved_line(s: _Stream, seq: int, facts: _AuditFacts) -> None:
         )
         return
     s.line(
-        Verdict.INCOMPLETE,
+        Verdict.OK,
         seq,
         seq,
         "reserved, never written (a cut or a failed open before its header): "
