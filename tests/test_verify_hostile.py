@@ -398,6 +398,32 @@ def test_an_internal_error_exits_with_its_own_code(
     assert "internal error, a bug in bodycam (ZeroDivisionError: a bug)" in err
 
 
+class ReaderGone(io.TextIOBase):
+    """stdout whose reader went away (``bodycam verify ... | head``)."""
+
+    def __init__(self) -> None:
+        self.fd = os.open(os.devnull, os.O_WRONLY)
+
+    def write(self, s: str) -> int:
+        raise BrokenPipeError
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def test_a_reader_that_leaves_is_not_an_internal_error(
+    device: Device, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device.write_segments(1)
+    pub = device_pub_file(device)
+    gone = ReaderGone()
+    monkeypatch.setattr(sys, "stdout", gone)
+    try:
+        assert main(["verify", str(device.evidence), "--device-pub", pub]) == 141
+    finally:
+        os.close(gone.fd)
+
+
 def test_the_exit_codes_are_documented_in_help_and_docs() -> None:
     from recorder.cli.evidence_cmds import _codes
     from recorder.evidence.chain import EXIT_CODES

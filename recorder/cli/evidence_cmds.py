@@ -37,8 +37,8 @@ def _guarded(run: Run) -> Run:
     def guarded(args: argparse.Namespace) -> int:
         try:
             return run(args)
-        except (EvidenceError, KeyboardInterrupt):
-            raise
+        except (EvidenceError, KeyboardInterrupt, BrokenPipeError):
+            raise  # main answers these: a clear error, 130, or a reader that left (141)
         except Exception as e:
             print(
                 f"bodycam {args.command}: internal error, a bug in bodycam "
