@@ -322,14 +322,16 @@ def _check_link(pred: FileCheck, link: Link, succ_seq: int) -> None:
         pred.downgrade(Verdict.INCOMPLETE, f"#{succ_seq}'s recovery note confirms the cut")
 
 
-def _check_named(pred: FileCheck, link: Link, succ_seq: int, facts: _AuditFacts) -> None:
+def _check_named(
+    pred: FileCheck, link: Link, kind: Kind, succ_seq: int, facts: _AuditFacts
+) -> None:
     """Hold a file with no readable header to what its successor signed about its number."""
     if pred.outcome.verdict is Verdict.UNREADABLE:
         return
     if _noted_nothing(link):
         pred.note(
             f"#{succ_seq}'s recovery note confirms it had no header"
-            + facts.recovery(pred.named[0] if pred.named else Kind.MEDIA, link.seq)
+            + facts.recovery(kind, link.seq)
         )
     else:
         pred.downgrade(
@@ -425,9 +427,8 @@ def _check_stream(
         if n is None or n[0] is not kind:
             continue
         if n[1] in s.genuine:
-            c.note(
-                f"its name says #{n[1]}, but {s.genuine[n[1]].path.name} holds the signed #{n[1]}"
-            )
+            holder = _printable(s.genuine[n[1]].path.name)
+            c.note(f"its name says #{n[1]}, but {holder} holds the signed #{n[1]}")
         else:
             c.named, named[n[1]] = n, c
             c.note("kind and number from its name")
@@ -439,7 +440,7 @@ def _check_stream(
         if seq - 1 in s.genuine:
             _check_link(s.genuine[seq - 1], link, seq)
         elif seq - 1 in named:
-            _check_named(named[seq - 1], link, seq, facts)
+            _check_named(named[seq - 1], link, kind, seq, facts)
         elif _noted_nothing(link):
             reserved.add(seq - 1)
             _reserved_line(s, seq - 1, facts)
@@ -452,7 +453,8 @@ def _check_stream(
 
 
 def _reserved_line(s: _Stream, seq: int, facts: _AuditFacts) -> None:
-    """A number the camera reserved and was cut before writing (spec section 8)."""
+    """A number the camera reserved and never wrote a header for (spec section 8): a cut, or an
+    open that failed, between reserving it and writing the header."""
     seen = facts.opened.get(seq) if s.kind is Kind.MEDIA else None
     if seen is not None:
         s.line(

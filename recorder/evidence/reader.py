@@ -100,8 +100,6 @@ class Outcome:
     """``chains[n]`` is the chain value after n valid records; ``chains[0]`` is the header hash."""
     summary: dict[str, Any] | None = None
     """The FINAL record's summary, when it is readable (audit logs, or with the agency key)."""
-    size: int | None = None
-    """The file's length in bytes, when the reader learnt it (an empty file: 0)."""
 
     @property
     def chain(self) -> bytes:
@@ -153,7 +151,6 @@ class FileReader:
         version = self._read(len(VERSION))
         if version != VERSION:
             if not version:
-                o.size = 0
                 self._fail(Verdict.INCOMPLETE, "empty file: no header")
             elif len(version) < len(VERSION) and VERSION.startswith(version):
                 self._fail(Verdict.INCOMPLETE, f"header torn after {len(version)} bytes")
