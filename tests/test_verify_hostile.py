@@ -350,6 +350,32 @@ def test_an_unreadable_file_is_unreadable_exit_4_and_the_rest_is_still_checked(
     assert [ln.split()[0] for ln in lines] == ["OK", "OK", "UNREADABLE", "OK", "overall:"]
 
 
+def test_export_with_an_unreadable_file_exits_4_and_a_forced_one_marks_it(
+    tmp_path: Path,
+) -> None:
+    from tests.test_cli_evidence import keygen_and_provision, record
+
+    keys = keygen_and_provision(tmp_path)
+    evidence = record(tmp_path, [[15], [15]])
+    (evidence / "segment-00000002.bcam").chmod(0)
+    args = ["export", str(evidence), "--agency-key", str(keys / "agency.key")]
+    args += ["--device-pub", str(tmp_path / "state" / "device.pub")]
+    r = bodycam(*args, "--out", str(tmp_path / "refused"))
+    assert (r.returncode, "Traceback" in r.stderr) == (4, False), r.stderr
+    assert "UNREADABLE segment #2" in r.stderr
+    r = bodycam(*args, "--out", str(tmp_path / "forced"), "--force")
+    assert (r.returncode, "Traceback" in r.stderr) == (4, False), r.stderr
+    report = json.loads((tmp_path / "forced" / "report.json").read_text())
+    unread = [i for i in report["inputs"] if i["sha256"] is None]
+    assert unread == [
+        {
+            "file": "segment-00000002.bcam",
+            "sha256": None,
+            "unreadable": "cannot read: Permission denied; kind and number from its name",
+        }
+    ]
+
+
 def test_an_unlistable_directory_exits_4_and_says_so(device: Device) -> None:
     device.write_segments(1)
     pub = device_pub_file(device)

@@ -15,6 +15,7 @@ from recorder.evidence.audit import ENVELOPE
 from recorder.evidence.chain import EXIT_CODES, EXIT_INTERNAL, EXIT_UNREADABLE, Report, verify_dir
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_agency_private, load_device_public
+from recorder.evidence.reader import Verdict
 from recorder.export.exporter import ExportRefused, export, hole_summary
 
 EXIT_NO_RECIPIENT = 5
@@ -166,7 +167,7 @@ def run_export(args: argparse.Namespace) -> int:
         result = export(args.evidence, identity, pub, args.out, force=args.force, progress=_Bar())
     except ExportRefused as e:
         print(f"bodycam export: {e}", file=sys.stderr)
-        return 3
+        return EXIT_UNREADABLE if e.report.worst is Verdict.UNREADABLE else 3
     for o in result.outputs:
         if "file" in o:
             print(f"{o['verdict']:<10} {o['file']}  {o['frames']} frames, {o['duration_s']:.1f} s")

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 import recorder
-from recorder.evidence.chain import Report, verify_dir
+from recorder.evidence.chain import FileCheck, Report, verify_dir
 from recorder.evidence.errors import DecryptError, EvidenceError, NoRecipientError
 from recorder.evidence.header import Kind
 from recorder.evidence.keys import fingerprint, raw_public
@@ -70,14 +70,20 @@ class ExportReport:
             "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "forced": self.forced,
             "verification": self.verification.to_json(),
-            "inputs": [
-                {"file": c.path.name, "sha256": _sha256(c.path)} for c in self.verification.checks
-            ],
+            "inputs": [_input(c) for c in self.verification.checks],
             "outputs": self.outputs,
             "failed": self.failed,
             "unattributed_holes": [h.to_json() for h in self.unattributed],
             "audit_events": self.audit_events,
         }
+
+
+def _input(c: FileCheck) -> dict[str, Any]:
+    """An input file with its SHA-256; one verification could not read (a FIFO would block),
+    with why instead."""
+    if c.outcome.verdict is Verdict.UNREADABLE:
+        return {"file": c.path.name, "sha256": None, "unreadable": c.outcome.reason}
+    return {"file": c.path.name, "sha256": _sha256(c.path)}
 
 
 def _sha256(path: Path) -> str:
@@ -303,7 +309,7 @@ def render_text(doc: dict[str, Any]) -> str:
     if doc["failed"]:
         lines += ["", f"NOT EXPORTED (see the errors above): {', '.join(doc['failed'])}"]
     lines += ["", "Inputs (SHA-256)", "----------------"]
-    lines += [f"{i['sha256']}  {i['file']}" for i in doc["inputs"]]
+    lines += [f"{i['sha256'] or 'UNREADABLE':<64}  {i['file']}" for i in doc["inputs"]]
     lines += [
         "",
         f"Audit events exported: {doc['audit_events']} "
