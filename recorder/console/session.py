@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,7 @@ class Session:
         self._challenge: Challenge | None = None
         self._last_input = device.now()
         self._lines = 0
+        self._lock = threading.Lock()  # opening and closing (close() may come from the server)
 
     # --- Console (what command handlers see) ---------------------------------------------------
 
@@ -148,34 +150,39 @@ class Session:
     def tick(self) -> None:
         """Close an open session that has been idle too long (device time)."""
         if self.session_id and self.device.now() - self._last_input > self.idle_timeout_s:
-            self._close("idle")
+            self.close("idle")
 
     def disconnected(self, reason: str = "disconnect") -> None:
-        if self.session_id:
-            self._close(reason)
+        self.close(reason)
         self.discipline.reset()
+
+    def close(self, reason: str) -> None:
+        """Close the technician session if one is open (audited ``console_close``). Safe from
+        any thread and twice: the server closes a session whose thread does not end in time."""
+        with self._lock:
+            if self.session_id is None:
+                return
+            self._audit(
+                "console_close",
+                reason=reason,
+                lines=self._lines,
+                authenticated=self._technician is not None,
+            )
+            self.session_id = None
+            self._technician = None
+            self._challenge = None
+            self.mode = "text"
+            self.echo = True
 
     # --- internals ------------------------------------------------------------------------------
 
     def _open(self) -> None:
-        if self.session_id is None:
-            self.session_id = secrets.token_hex(4)
-            self._lines = 0
-            self._audit("console_open")
-        self._lines += 1
-
-    def _close(self, reason: str) -> None:
-        self._audit(
-            "console_close",
-            reason=reason,
-            lines=self._lines,
-            authenticated=self._technician is not None,
-        )
-        self.session_id = None
-        self._technician = None
-        self._challenge = None
-        self.mode = "text"
-        self.echo = True
+        with self._lock:
+            if self.session_id is None:
+                self.session_id = secrets.token_hex(4)
+                self._lines = 0
+                self._audit("console_open")
+            self._lines += 1
 
     def _command(self, text: str) -> None:
         cmd: Command | None = None
@@ -207,7 +214,7 @@ class Session:
             except Exception:
                 log.exception("console: %s failed after its reply", cmd.name)
         if reply.end:
-            self._close("quit")
+            self.close("quit")
         self._prompt()
 
     def _reply(self, reply: Reply) -> None:
