@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import serial
@@ -152,6 +153,40 @@ def test_stop_is_safe_twice_and_closes_the_pty(device: FakeDevice) -> None:
     svc.start()
     svc.stop()
     svc.stop()
+
+
+class BusyLogDevice(FakeDevice):
+    """LOG? blocks until released, as verifying a long audit log does, on the session's thread."""
+
+    def __init__(self) -> None:
+        super().__init__(technicians=[technician_key().public_key()])
+        self.in_log = threading.Event()
+        self.release = threading.Event()
+
+    def log_tail(self, n: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        self.in_log.set()
+        self.release.wait(60)
+        return super().log_tail(n)
+
+
+def test_stop_leaves_a_busy_session_thread_behind_but_audits_its_close() -> None:
+    device = BusyLogDevice()
+    svc = ConsoleService(device, pty=True)
+    (path,) = svc.start()
+    peer = Peer(path)
+    try:
+        peer.read_until(b"bodycam> ")
+        peer.ser.write(b"LOG? 5\r")
+        assert device.in_log.wait(10)
+        svc.stop()  # returns although the session's thread is still inside LOG?
+        assert svc.abandoned == ["console-pty"]
+        assert [e["reason"] for e in device.events("console_close")] == ["console stopped"]
+    finally:
+        device.release.set()
+    # The busy thread then answers on its own pty (which it alone closes) and ends.
+    wait_until(lambda: not any(t.is_alive() for t in svc._threads), "the busy thread to end")
+    assert len(device.events("console_close")) == 1  # closed once, not again by its thread
+    peer.close()
 
 
 def test_the_socket_is_private_and_serves_at_most_two_sessions(
