@@ -60,7 +60,7 @@ class Control:
     def __init__(self) -> None:
         self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._lock = threading.Lock()  # orders submissions against stopping() and close()
-        self._stopping: Future[None] = Future()  # done once the recorder began to stop
+        self._stopping: Future[object] = Future()  # done once the recorder began to stop
         self._closed = False
         self.timeouts = 0
         """Requests whose caller gave up waiting for a recorder that was running."""
