@@ -5,12 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from recorder.console.commands import COMMANDS, clean, parse, parse_time
+from recorder.console.commands import (
+    COMMANDS,
+    Mode,
+    Reply,
+    parse,
+    parse_time,
+    render,
+    render_error,
+)
 from recorder.console.device import SETTABLE, DeviceAccess, parse_setting
 from recorder.console.errors import BadArgument, Busy, ConsoleError, Forbidden, UnknownCommand
+from recorder.console.protocol import printable
 from recorder.control import Control
 from tests.test_console_session import Harness
 
@@ -153,12 +162,24 @@ def test_settable_values_convert_to_the_schema_type() -> None:
 
 
 def test_replies_never_carry_a_control_character() -> None:
-    assert clean("a\x1b[2Jb\r\nc\u202e") == "a\\x1b[2Jb\\x0d\\x0ac\\u202e"
+    assert printable("a\x1b[2Jb\r\nc\u202e") == "a\\x1b[2Jb\\x0d\\x0ac\\u202e"
     h = Harness()
     h.authenticate()
     h.device.settings["device.officer_id"] = "evil\x1b[2J\r\nOK"
     body = h.ok("CONFIG? device.officer_id")
     assert body == ["device.officer_id: evil\\x1b[2J\\x0d\\x0aOK"]
+
+
+@example("\u202e", "text")
+@example("\x9b2J\x7f", "json")
+@given(st.text(max_size=200), st.sampled_from(["text", "json"]))
+def test_a_reply_about_any_text_is_printable_lines(text: str, mode: Mode) -> None:
+    out = render(Reply({"value": text, "list": [text]}), mode)
+    out += render_error(BadArgument(text, lines=[text]), mode)
+    shown = out.decode("ascii" if mode == "json" else "utf-8")
+    lines = shown.split("\r\n")
+    assert lines[-1] == "" and all(ln.isprintable() for ln in lines)
+    assert len(lines) == (3 if mode == "json" else 6)
 
 
 @given(st.text(max_size=300))

@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 import recorder
 from recorder.console.device import MODEL, ConsoleDevice
 from recorder.console.errors import BadArgument, ConsoleError, DeviceFault, UnknownCommand
+from recorder.console.protocol import printable
 
 __all__ = [
     "COMMANDS",
@@ -30,7 +31,6 @@ __all__ = [
     "Console",
     "Mode",
     "Reply",
-    "clean",
     "parse",
     "parse_time",
     "render",
@@ -96,17 +96,6 @@ class Command:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def clean(text: str) -> str:
-    """``text`` with every unprintable character escaped, so a reply is always one line and can
-    never drive the technician's terminal."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() else (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
-        for ch in text
-    )
-
-
 def _value(v: Any) -> str:
     if v is None:
         return "-"
@@ -129,11 +118,11 @@ def _finite(obj: Any) -> Any:
 
 def _json_line(obj: dict[str, Any]) -> bytes:
     text = json.dumps(_finite(obj), ensure_ascii=True, separators=(",", ":"), default=str)
-    return text.encode("ascii") + b"\r\n"
+    return text.replace("\x7f", "\\u007f").encode("ascii") + b"\r\n"  # DEL: JSON leaves it
 
 
 def _body(lines: list[str]) -> bytes:
-    return b"".join(("  " + clean(line)).encode("utf-8") + b"\r\n" for line in lines)
+    return b"".join(("  " + printable(line)).encode("utf-8") + b"\r\n" for line in lines)
 
 
 def render(reply: Reply, mode: Mode) -> bytes:
@@ -146,7 +135,7 @@ def render(reply: Reply, mode: Mode) -> bytes:
 
 
 def render_error(err: ConsoleError, mode: Mode) -> bytes:
-    message = clean(err.message)
+    message = printable(err.message)
     if mode == "json":
         obj: dict[str, Any] = {"ok": False, "code": err.code, "error": message}
         if err.data is not None:

@@ -24,7 +24,7 @@ from recorder.console.commands import PROTOCOL, Command, Mode, Reply, clip, pars
 from recorder.console.commands import render_error as _render_error
 from recorder.console.device import ConsoleDevice
 from recorder.console.errors import AuthRequired, ConsoleError, DeviceFault, Forbidden
-from recorder.console.protocol import BadLine, Blank, Echo, Line, LineDiscipline
+from recorder.console.protocol import BadLine, Blank, Echo, Line, LineDiscipline, printable
 
 __all__ = ["IDLE_TIMEOUT_S", "PROMPT", "Session"]
 
@@ -127,7 +127,8 @@ class Session:
             ident = f" on {self.device.identity()['serial']}"
         except ConsoleError:
             ident = ""
-        self._write(f"\r\nbodycam console ({PROTOCOL}){ident}; type HELP\r\n".encode())
+        greeting = printable(f"bodycam console ({PROTOCOL}){ident}; type HELP")
+        self._write(f"\r\n{greeting}\r\n".encode())
         self._prompt()
 
     def receive(self, data: bytes) -> None:
