@@ -21,6 +21,9 @@ from recorder.console.device import SETTABLE, DeviceAccess, parse_setting
 from recorder.console.errors import BadArgument, Busy, ConsoleError, Forbidden, UnknownCommand
 from recorder.console.protocol import printable
 from recorder.control import Control
+from recorder.evidence.keys import fingerprint, raw_public
+from recorder.selftest import check_keys
+from tests.simdevice import SimDevice
 from tests.test_console_session import Harness
 
 
@@ -50,12 +53,26 @@ def test_idn_answers_maker_model_serial_firmware() -> None:
         ("CONFIG? device.officer_id", 'device.officer_id: ""'),
         ("ECHO?", "echo: false"),
         ("MODE?", "mode: text"),
-        ("HELP TIME SET", "TIME SET <RFC3339|EPOCH>     set the wall clock (audited) (needs AUTH)"),
-        ("help", "QUIT                         end the session (drops AUTH)"),
+        ("HELP TIME SET", "TIME SET <RFC3339|EPOCH>  set the wall clock (needs AUTH; audited)"),
+        ("help", "QUIT                      end the session (drops AUTH)"),
     ],
 )
 def test_read_only_commands_answer_ok_in_text(command: str, expect: str) -> None:
     assert expect in Harness().ok(command)
+
+
+def test_selftest_names_the_device_key_by_the_fingerprint_keys_shows(tmp_path: Path) -> None:
+    cam = SimDevice.provision(tmp_path)
+    fp = fingerprint(raw_public(cam.device_pub))  # what KEYS? and AUTH show
+    assert check_keys(cam.config.state_dir).detail == f"device key {fp}; 1 agency recipient(s)"
+
+
+def test_help_fits_an_80_column_terminal() -> None:
+    h = Harness()
+    shown = h.lines("HELP") + [ln for name in COMMANDS for ln in h.lines(f"HELP {name}")]
+    assert len(shown) == 2 * len(COMMANDS) + 1 + len(COMMANDS)
+    too_wide = [ln for ln in shown if len(ln) > 80]
+    assert not too_wide
 
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c not in ("REBOOT", "QUIT", "EXIT")])

@@ -138,6 +138,8 @@ def run_every_command(peer: Peer) -> None:
     assert keys["technicians"] == fingerprint(raw_public(technician_key().public_key()))
     selftest = peer.command(b"SELFTEST")
     assert selftest[-1] == "OK", selftest
+    # one fingerprint format everywhere: SELFTEST names the device key as KEYS? does
+    assert f"  PASS keys: device key {keys['device']}; 1 agency recipient(s)" in selftest
     assert "  PASS camera" in " ".join(selftest) and "  PASS audit" in " ".join(selftest)
     log = peer.command(b"LOG? 5")
     assert log[-1] == "OK" and any(" record_start " in ln for ln in log)
@@ -158,9 +160,12 @@ def authenticate(peer: Peer) -> str:
 def authenticate_and_set_the_clock(peer: Peer) -> None:
     assert peer.command(b"TIME SET 2025-01-02T03:04:05Z")[-1].startswith("ERR 401")
     challenge = body(peer.command(b"AUTH?"))
+    assert challenge["expires_s"] == "60"
     nonce = bytes.fromhex(challenge["nonce"])
     signature = technician_key().sign(auth_message(challenge["device"], nonce)).hex()
-    assert peer.command(b"AUTH " + signature.encode())[-1] == "OK"
+    answer = peer.command(b"AUTH " + signature.encode())
+    assert answer[-1] == "OK"
+    assert body(answer)["technician"] == body(peer.command(b"KEYS?"))["technicians"]
     assert peer.command(b"TIME SET 2025-01-02T03:04:05Z")[-1] == "OK"
     assert body(peer.command(b"TIME?"))["utc"].startswith("2025-01-02T03:04:")
     assert peer.command(b"CONFIG SET device.officer_id A-17")[-1] == "OK"

@@ -186,8 +186,10 @@ def _help(c: Console, args: list[str]) -> Reply:
     entries = [
         {"usage": cmd.usage, "summary": cmd.summary, "auth": cmd.privileged} for cmd in wanted
     ]
+    width = max(len(cmd.usage) for cmd in COMMANDS.values())
     lines = [
-        f"{e['usage']:<28} {e['summary']}{' (needs AUTH)' if e['auth'] else ''}" for e in entries
+        f"{e['usage']:<{width}}  {e['summary']}{' (needs AUTH; audited)' if e['auth'] else ''}"
+        for e in entries
     ]
     return Reply({"commands": entries}, lines)
 
@@ -319,11 +321,11 @@ _TABLE = [
     Command("HELP", "HELP [COMMAND]", "list the commands, or explain one", _help, 0, 2),
     Command("*IDN?", "*IDN?", "maker, model, serial, firmware", _idn),
     Command("VERSION?", "VERSION?", "firmware and console protocol versions", _version),
-    Command("STATUS?", "STATUS?", "recording state, counters, battery, storage, faults", _status),
+    Command("STATUS?", "STATUS?", "state, counters, battery, storage, faults", _status),
     Command("BATTERY?", "BATTERY?", "charge, voltage, charging, time left", _battery),
     Command("STORAGE?", "STORAGE?", "free and total space of the evidence volume", _storage),
-    Command("TIME?", "TIME?", "wall clock (UTC), where it came from, monotonic time", _time),
-    Command("KEYS?", "KEYS?", "fingerprints: device, agency recipients, technicians", _keys),
+    Command("TIME?", "TIME?", "wall clock (UTC), its source, monotonic time", _time),
+    Command("KEYS?", "KEYS?", "key fingerprints: device, agency, technicians", _keys),
     Command("SELFTEST", "SELFTEST", "camera, storage, keys, clock, audit log", _selftest),
     Command(
         "LOG?", "LOG? [N]", f"newest N verified audit events (default {LOG_DEFAULT})", _log, 0, 1
@@ -340,7 +342,7 @@ _TABLE = [
     Command(
         "TIME SET",
         "TIME SET <RFC3339|EPOCH>",
-        "set the wall clock (audited)",
+        "set the wall clock",
         _time_set,
         1,
         1,
@@ -349,14 +351,14 @@ _TABLE = [
     Command(
         "CONFIG SET",
         "CONFIG SET <KEY> <VALUE>",
-        "change a setting (see CONFIG?; audited, kept)",
+        "change and keep a setting",
         _config_set,
         2,
         2,
         privileged=True,
         rest=True,
     ),
-    Command("REBOOT", "REBOOT", "restart the firmware (audited)", _reboot, privileged=True),
+    Command("REBOOT", "REBOOT", "restart the firmware", _reboot, privileged=True),
     Command("QUIT", "QUIT", "end the session (drops AUTH)", _quit),
     Command("EXIT", "EXIT", "same as QUIT", _quit),
 ]
