@@ -44,8 +44,8 @@ def test_idn_answers_maker_model_serial_firmware() -> None:
     [
         ("VERSION?", "protocol: bodycam-console/1"),
         ("STATUS?", "state: BUFFERING"),
-        ("BATTERY?", "percent: 87.5"),
-        ("STORAGE?", "free_percent: 50.0"),
+        ("BATTERY?", "percent: 87.5 %"),
+        ("STORAGE?", "free_percent: 50 %"),
         ("TIME?", "utc: 2024-06-01T00:00:00.000000Z"),
         ("KEYS?", "agency: 1111 1111 1111 1111"),
         ("SELFTEST", "PASS camera: 15 frame(s) arrived"),

@@ -131,7 +131,11 @@ def run_every_command(peer: Peer) -> None:
     status = body(peer.command(b"status?"))
     assert status["device_id"] == "BC-TEST" and int(status["frames"]) > 0
     assert body(peer.command(b"BATTERY?"))["charging"] in ("true", "false")
-    assert int(body(peer.command(b"STORAGE?"))["total_bytes"]) == 1024 * 2**20
+    assert body(peer.command(b"STORAGE?"))["total_bytes"] == "1.00 GiB"  # 1024 MiB
+    assert re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", status["wall"])
+    assert re.fullmatch(
+        r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ \(for [^)]+\)", status["recording_since"]
+    )
     assert body(peer.command(b"TIME?"))["source"] == "ntp"
     assert body(peer.command(b"VERSION?"))["protocol"] == "bodycam-console/1"
     keys = body(peer.command(b"KEYS?"))

@@ -247,10 +247,15 @@ def test_client_cmd_prints_replies_and_exits_0(
     assert code == 0
     assert out.splitlines() == [
         "  state: BUFFERING",
+        "  recording_since: -",
         "  frames: 1234",
+        "  pre_roll_s: 30 s",
+        "  storage_free_bytes: 1.00 GiB",
+        "  wall: 2024-06-01T00:00:00Z",
         "  device_id: BC-FAKE",
         '  officer_id: ""',
         "  faults: -",
+        "  monotonic: 16 min 40 s",
         "OK",
         "  bodycam project,bodycam-pi,BC-FAKE,0.1.0",
         "OK",

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import recorder
+from recorder.console import readable
 from recorder.console.device import MODEL, ConsoleDevice
 from recorder.console.errors import BadArgument, ConsoleError, DeviceFault, UnknownCommand
 from recorder.console.protocol import printable
@@ -212,20 +213,25 @@ def _version(c: Console, args: list[str]) -> Reply:
     return Reply({"firmware": recorder.__version__, "protocol": PROTOCOL, "model": MODEL})
 
 
+def _readable(data: dict[str, Any]) -> Reply:
+    """Machine values in JSON; times, durations and sizes for people in text mode."""
+    return Reply(data, readable.lines(data, _value))
+
+
 def _status(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.status())
+    return _readable(c.device.status())
 
 
 def _battery(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.battery())
+    return _readable(c.device.battery())
 
 
 def _storage(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.storage())
+    return _readable(c.device.storage())
 
 
 def _time(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.time())
+    return _readable(c.device.time())
 
 
 def _keys(c: Console, args: list[str]) -> Reply:
@@ -299,7 +305,7 @@ def _by(c: Console) -> str:
 
 
 def _time_set(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.set_time(parse_time(args[0]), _by(c)))
+    return _readable(c.device.set_time(parse_time(args[0]), _by(c)))
 
 
 def _config_set(c: Console, args: list[str]) -> Reply:

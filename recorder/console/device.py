@@ -209,7 +209,11 @@ class DeviceAccess:
         }
 
     def status(self) -> dict[str, Any]:
-        return self._call(lambda r: r.status())
+        """The recorder's status and the device monotonic time it was taken at (so that text
+        mode can show ``recording_since``, a monotonic time, as a wall time)."""
+        return self._call(
+            lambda r: {**r.status(), "monotonic": round(r.devices.clock.monotonic(), 6)}
+        )
 
     def battery(self) -> dict[str, Any]:
         def read(r: Recorder) -> dict[str, Any]:
