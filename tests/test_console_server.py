@@ -326,6 +326,43 @@ def test_client_interactive_reads_lines_until_quit(
     ]
 
 
+@pytest.mark.parametrize(
+    ("argv", "typed"),
+    [
+        (["--cmd", "*IDN?"], b""),  # the pipe breaks when stdout is flushed at the end
+        (["--cmd", "HELP"] * 40, b""),  # it breaks in the middle, while replies still come
+        ([], b"HELP\n" * 40),  # the same, typed line by line
+    ],
+    ids=["at-exit", "mid-run", "interactive"],
+)
+def test_client_piped_into_a_reader_that_leaves_ends_quietly_and_quits(
+    pty_console: tuple[ConsoleService, str],
+    device: FakeDevice,
+    tmp_path: Path,
+    argv: list[str],
+    typed: bytes,
+) -> None:
+    """``bodycam console PORT ... | head``: head leaves early; no traceback, and the session on
+    the camera is still ended with QUIT."""
+    _, path = pty_console
+    with (tmp_path / "stderr").open("wb") as err:
+        proc = subprocess.Popen(
+            [BODYCAM, "console", path, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+    assert proc.stdout is not None and proc.stdin is not None
+    proc.stdout.close()  # the reader is gone before the first reply
+    proc.stdin.write(typed)
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 141  # 128 + SIGPIPE, as a shell reports it
+    stderr = (tmp_path / "stderr").read_text()
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    wait_until(lambda: device.events("console_close"), "the client's QUIT")
+    assert [e["reason"] for e in device.events("console_close")] == ["quit"]
+
+
 def test_client_without_an_answer_exits_3_and_a_bad_port_69(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
