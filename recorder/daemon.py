@@ -5,7 +5,7 @@ Threads::
     camera thread ──put_nowait──▶ FrameQueue (bounded; a full queue drops and counts, never blocks)
     input callbacks ──▶ event queue                               │
                                    recorder loop (this thread) ◀──┘ owns Recorder
-    console thread (later) ──▶ reads Recorder.status() snapshots
+    console threads ──▶ Control requests, run by the recorder loop between frames
 
 The loop ends on SIGTERM or SIGINT (or when a simulated scenario finishes): it closes the open
 segment with its FINAL record, logs the shutdown and returns, well within systemd's 5 s.
@@ -163,6 +163,7 @@ class Daemon:
         self.on_ready: Callable[[Daemon], None] | None = None
         self.on_loop: Callable[[Daemon], None] | None = None
         self.control = Control()
+        self.console: ConsoleService | None = None
         self.notifier = Notifier()
         self.exit_code = 0
 
@@ -221,7 +222,7 @@ class Daemon:
         if scenario is not None:
             self.backend.play(devices, scenario, lambda: self.stop("scenario_finished"))
         devices.camera.start(frames)
-        console = self._start_console(cfg, devices, rec)
+        console = self.console = self._start_console(cfg, devices, rec)
         log.info("recording loop running (%s backend)", self.backend.name)
         notifier = self.notifier
         notifier.ready(self._status_line(rec))
@@ -247,9 +248,12 @@ class Daemon:
                     self.on_loop(self)
         finally:
             notifier.stopping()
+            # From here on nobody waits for this thread (recorder/control.py), so stopping the
+            # console cannot stall on it; the console_close of every open session is queued and
+            # written by control.close, before the audit log closes.
+            self.control.stopping()
             if console is not None:
-                console.stop()  # its sessions log console_close through Control: run them
-                self.control.run_pending(rec)
+                console.stop()
             devices.camera.stop()
             # Frames the camera handed over before it stopped belong to the evidence too.
             while (frame := frames.get_nowait()) is not None:
@@ -258,8 +262,8 @@ class Daemon:
                 rec.input(events.get_nowait())
             if frames.dropped:
                 rec.audit("fault", what="frames dropped", count=frames.dropped)
+            self.control.close(rec)  # what is queued runs now; nothing runs after rec.close
             rec.close(self.stop_reason)
-            self.control.run_pending(rec)  # answer anyone still waiting rather than time out
         return self.exit_code
 
     def _start_console(self, cfg: Config, devices: Devices, rec: Recorder) -> ConsoleService | None:

@@ -26,6 +26,7 @@ from hal.storage import Storage
 from recorder.config import Config
 from recorder.evidence.chain import Report, verify_dir_kind
 from recorder.evidence.header import Kind
+from recorder.evidence.keys import fingerprint
 from recorder.evidence.reader import Verdict
 from recorder.provisioning import DEVICE_KEY, RECIPIENTS
 
@@ -63,8 +64,8 @@ def check_keys(state_dir: Path) -> Check:
     recipients = sorted((state_dir / RECIPIENTS).glob("*.pub"))
     if not recipients:
         return Check("keys", "FAIL", f"no agency recipient in {state_dir / RECIPIENTS}")
-    kid = keystore.key_id.hex()
-    return Check("keys", "PASS", f"device key {kid}; {len(recipients)} agency recipient(s)")
+    fp = fingerprint(keystore.public_key_bytes)  # as KEYS? and AUTH show fingerprints
+    return Check("keys", "PASS", f"device key {fp}; {len(recipients)} agency recipient(s)")
 
 
 def check_storage(storage: Storage, evidence_dir: Path, need_bytes: int) -> Check:

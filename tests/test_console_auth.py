@@ -46,6 +46,14 @@ def test_a_technician_key_unlocks_privileged_commands_for_the_session() -> None:
     assert h.err(TIME_SET).startswith("ERR 401")  # QUIT ended it
 
 
+def test_a_challenge_says_how_long_it_is_valid_in_whole_seconds() -> None:
+    h = Harness()
+    assert "expires_s: 60" in h.ok("AUTH?")
+    h.json("MODE JSON")
+    data = h.json("AUTH?")["data"]
+    assert data["expires_s"] == 60 and isinstance(data["expires_s"], int)
+
+
 def test_no_signature_or_nonce_is_ever_audited() -> None:
     h = Harness()
     nonce = h.nonce()

@@ -5,13 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from recorder.console.commands import COMMANDS, clean, parse, parse_time
+from recorder.console.commands import (
+    COMMANDS,
+    Mode,
+    Reply,
+    parse,
+    parse_time,
+    render,
+    render_error,
+)
 from recorder.console.device import SETTABLE, DeviceAccess, parse_setting
 from recorder.console.errors import BadArgument, Busy, ConsoleError, Forbidden, UnknownCommand
+from recorder.console.protocol import printable
 from recorder.control import Control
+from recorder.evidence.keys import fingerprint, raw_public
+from recorder.selftest import check_keys
+from tests.simdevice import SimDevice
 from tests.test_console_session import Harness
 
 
@@ -32,8 +44,8 @@ def test_idn_answers_maker_model_serial_firmware() -> None:
     [
         ("VERSION?", "protocol: bodycam-console/1"),
         ("STATUS?", "state: BUFFERING"),
-        ("BATTERY?", "percent: 87.5"),
-        ("STORAGE?", "free_percent: 50.0"),
+        ("BATTERY?", "percent: 87.5 %"),
+        ("STORAGE?", "free_percent: 50 %"),
         ("TIME?", "utc: 2024-06-01T00:00:00.000000Z"),
         ("KEYS?", "agency: 1111 1111 1111 1111"),
         ("SELFTEST", "PASS camera: 15 frame(s) arrived"),
@@ -41,12 +53,26 @@ def test_idn_answers_maker_model_serial_firmware() -> None:
         ("CONFIG? device.officer_id", 'device.officer_id: ""'),
         ("ECHO?", "echo: false"),
         ("MODE?", "mode: text"),
-        ("HELP TIME SET", "TIME SET <RFC3339|EPOCH>     set the wall clock (audited) (needs AUTH)"),
-        ("help", "QUIT                         end the session (drops AUTH)"),
+        ("HELP TIME SET", "TIME SET <RFC3339|EPOCH>  set the wall clock (needs AUTH; audited)"),
+        ("help", "QUIT                      end the session (drops AUTH)"),
     ],
 )
 def test_read_only_commands_answer_ok_in_text(command: str, expect: str) -> None:
     assert expect in Harness().ok(command)
+
+
+def test_selftest_names_the_device_key_by_the_fingerprint_keys_shows(tmp_path: Path) -> None:
+    cam = SimDevice.provision(tmp_path)
+    fp = fingerprint(raw_public(cam.device_pub))  # what KEYS? and AUTH show
+    assert check_keys(cam.config.state_dir).detail == f"device key {fp}; 1 agency recipient(s)"
+
+
+def test_help_fits_an_80_column_terminal() -> None:
+    h = Harness()
+    shown = h.lines("HELP") + [ln for name in COMMANDS for ln in h.lines(f"HELP {name}")]
+    assert len(shown) == 2 * len(COMMANDS) + 1 + len(COMMANDS)
+    too_wide = [ln for ln in shown if len(ln) > 80]
+    assert not too_wide
 
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c not in ("REBOOT", "QUIT", "EXIT")])
@@ -153,12 +179,24 @@ def test_settable_values_convert_to_the_schema_type() -> None:
 
 
 def test_replies_never_carry_a_control_character() -> None:
-    assert clean("a\x1b[2Jb\r\nc\u202e") == "a\\x1b[2Jb\\x0d\\x0ac\\u202e"
+    assert printable("a\x1b[2Jb\r\nc\u202e") == "a\\x1b[2Jb\\x0d\\x0ac\\u202e"
     h = Harness()
     h.authenticate()
     h.device.settings["device.officer_id"] = "evil\x1b[2J\r\nOK"
     body = h.ok("CONFIG? device.officer_id")
     assert body == ["device.officer_id: evil\\x1b[2J\\x0d\\x0aOK"]
+
+
+@example("\u202e", "text")
+@example("\x9b2J\x7f", "json")
+@given(st.text(max_size=200), st.sampled_from(["text", "json"]))
+def test_a_reply_about_any_text_is_printable_lines(text: str, mode: Mode) -> None:
+    out = render(Reply({"value": text, "list": [text]}), mode)
+    out += render_error(BadArgument(text, lines=[text]), mode)
+    shown = out.decode("ascii" if mode == "json" else "utf-8")
+    lines = shown.split("\r\n")
+    assert lines[-1] == "" and all(ln.isprintable() for ln in lines)
+    assert len(lines) == (3 if mode == "json" else 6)
 
 
 @given(st.text(max_size=300))

@@ -6,8 +6,10 @@ and the test's bounded waits agree); the console reaches it only through ``daemo
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
 import threading
 from pathlib import Path
 
@@ -129,13 +131,19 @@ def run_every_command(peer: Peer) -> None:
     status = body(peer.command(b"status?"))
     assert status["device_id"] == "BC-TEST" and int(status["frames"]) > 0
     assert body(peer.command(b"BATTERY?"))["charging"] in ("true", "false")
-    assert int(body(peer.command(b"STORAGE?"))["total_bytes"]) == 1024 * 2**20
+    assert body(peer.command(b"STORAGE?"))["total_bytes"] == "1.00 GiB"  # 1024 MiB
+    assert re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", status["wall"])
+    assert re.fullmatch(
+        r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ \(for [^)]+\)", status["recording_since"]
+    )
     assert body(peer.command(b"TIME?"))["source"] == "ntp"
     assert body(peer.command(b"VERSION?"))["protocol"] == "bodycam-console/1"
     keys = body(peer.command(b"KEYS?"))
     assert keys["technicians"] == fingerprint(raw_public(technician_key().public_key()))
     selftest = peer.command(b"SELFTEST")
     assert selftest[-1] == "OK", selftest
+    # one fingerprint format everywhere: SELFTEST names the device key as KEYS? does
+    assert f"  PASS keys: device key {keys['device']}; 1 agency recipient(s)" in selftest
     assert "  PASS camera" in " ".join(selftest) and "  PASS audit" in " ".join(selftest)
     log = peer.command(b"LOG? 5")
     assert log[-1] == "OK" and any(" record_start " in ln for ln in log)
@@ -156,9 +164,12 @@ def authenticate(peer: Peer) -> str:
 def authenticate_and_set_the_clock(peer: Peer) -> None:
     assert peer.command(b"TIME SET 2025-01-02T03:04:05Z")[-1].startswith("ERR 401")
     challenge = body(peer.command(b"AUTH?"))
+    assert challenge["expires_s"] == "60"
     nonce = bytes.fromhex(challenge["nonce"])
     signature = technician_key().sign(auth_message(challenge["device"], nonce)).hex()
-    assert peer.command(b"AUTH " + signature.encode())[-1] == "OK"
+    answer = peer.command(b"AUTH " + signature.encode())
+    assert answer[-1] == "OK"
+    assert body(answer)["technician"] == body(peer.command(b"KEYS?"))["technicians"]
     assert peer.command(b"TIME SET 2025-01-02T03:04:05Z")[-1] == "OK"
     assert body(peer.command(b"TIME?"))["utc"].startswith("2025-01-02T03:04:")
     assert peer.command(b"CONFIG SET device.officer_id A-17")[-1] == "OK"
@@ -202,3 +213,115 @@ def lock_out(attacker: Peer) -> None:
     assert attacker.command(b"AUTH " + b"00" * 64)[-1].endswith("try again in 30 s")
     assert attacker.command(b"AUTH?")[-1].startswith("ERR 403 authentication locked out")
     attacker.close()
+
+
+# --- shutdown with a technician attached ------------------------------------------------------
+
+
+class RunningCamera:
+    """The real daemon on the simulator, in a background thread, with its own console on a pty
+    (as ``bodycam sim`` serves it) and a technician's terminal attached to that pty."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.cam = recording_camera(tmp_path)
+        self.cam.config = self.cam.config.replace({"console.pty": True})
+        self.daemon = Daemon(self.cam.config)
+        ready = threading.Event()
+        self.daemon.on_ready = lambda d: ready.set()
+        self.exit_codes: list[int] = []
+        recording = scenario(
+            tmp_path / "s.toml",
+            100000,
+            """
+            [[step]]
+            at = 0.2
+            do = "hold"
+            input = "record"
+            seconds = 0.2
+            """,
+        )
+        self.thread = threading.Thread(
+            target=lambda: self.exit_codes.append(self.daemon.run(recording)), daemon=True
+        )
+        self.thread.start()
+        assert ready.wait(60), "the daemon did not start"
+        assert self.daemon.console is not None
+        (path,) = self.daemon.console.pty_paths
+        self.peer = Peer(path)
+        assert b"type HELP" in self.peer.read_until(b"bodycam> ")
+
+    def stopped_within(self, seconds: float) -> bool:
+        """Whether the daemon's run() returned before a join timeout of ``seconds``."""
+        self.thread.join(timeout=seconds)
+        return not self.thread.is_alive()
+
+    def console_events(self) -> list[dict[str, object]]:
+        return [e for e in self.cam.audit_events() if str(e["event"]).startswith("console_")]
+
+
+def assert_every_session_closed_before_shutdown(camera: RunningCamera, reason: str) -> None:
+    events = camera.cam.audit_events()
+    names = [e["event"] for e in events]
+    opened = [e["session"] for e in events if e["event"] == "console_open"]
+    closed = [e for e in events if e["event"] == "console_close"]
+    assert opened and [e["session"] for e in closed] == opened
+    assert closed[-1]["reason"] == reason
+    last_close = len(names) - 1 - names[::-1].index("console_close")
+    assert last_close < names.index("shutdown")  # written before the audit log closed
+    # No console request waited out its timeout on a recorder that was busy stopping, and every
+    # console thread ended within STOP_TIMEOUT_S of being told to (none was left behind).
+    assert camera.daemon.control.timeouts == 0
+    assert camera.daemon.console is not None and camera.daemon.console.abandoned == []
+
+
+def test_sigterm_with_a_technician_attached_closes_the_session_in_the_audit_log(
+    tmp_path: Path,
+) -> None:
+    camera = RunningCamera(tmp_path)
+    try:
+        wait_until(lambda: body(camera.peer.command(b"STATUS?"))["state"] == "RECORDING", "rec")
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+        camera.daemon.install_signal_handlers()
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # what systemd sends; handled on this thread
+            assert camera.stopped_within(5.0), "shutdown stalled with a session open"
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+    finally:
+        camera.daemon.stop()
+        camera.thread.join(timeout=60)
+        camera.peer.close()
+    assert camera.exit_codes == [0]
+    assert camera.cam.verify().worst is Verdict.OK
+    assert_every_session_closed_before_shutdown(camera, "console stopped")
+    stops = [e["reason"] for e in camera.cam.audit_events() if e["event"] == "record_stop"]
+    assert stops[-1] == "sigterm"
+
+
+def test_an_authenticated_reboot_from_the_pty_closes_the_session_in_the_audit_log(
+    tmp_path: Path,
+) -> None:
+    camera = RunningCamera(tmp_path)
+    try:
+        assert authenticate(camera.peer) == "OK"
+        assert camera.peer.command(b"REBOOT")[-1] == "OK"
+        assert camera.stopped_within(5.0), "shutdown stalled with a session open"
+    finally:
+        camera.daemon.stop()
+        camera.thread.join(timeout=60)
+        camera.peer.close()
+    assert camera.exit_codes == [EX_RESTART]
+    assert camera.cam.verify().worst is Verdict.OK
+    assert_every_session_closed_before_shutdown(camera, "console stopped")
+    console = camera.console_events()
+    assert [e["event"] for e in console] == [
+        "console_open",
+        "console_auth",
+        "console_command",
+        "console_close",
+    ]
+    assert console[-1]["authenticated"] is True
+    fp = fingerprint(raw_public(technician_key().public_key()))
+    stops = [e["reason"] for e in camera.cam.audit_events() if e["event"] == "record_stop"]
+    assert stops[-1] == f"restart by technician {fp}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from recorder.console.protocol import (
@@ -151,6 +151,7 @@ def test_any_bytes_give_one_event_per_line_end_and_bounded_memory(
                 assert len(ev.text.encode()) <= MAX_LINE
             if isinstance(ev, Echo):
                 assert ev.data and (echo or ev.data == b"")
+                assert shows_nothing_that_drives_a_terminal(ev.data)
             else:
                 ends += 1
         assert d.pending <= MAX_LINE
@@ -161,3 +162,56 @@ def test_any_bytes_give_one_event_per_line_end_and_bounded_memory(
 def test_line_ends_are_counted_whatever_the_mix(pieces: list[bytes]) -> None:
     data = b"".join(pieces)
     assert sum(not isinstance(e, Echo) for e in lines(data)) == expected_line_ends(data)
+
+
+DISCIPLINE = "\r\n\b\x07"
+"""The only unprintable characters the echo may hold: line ends, rub-outs, the overflow bell."""
+
+
+def shows_nothing_that_drives_a_terminal(echoed: bytes) -> bool:
+    return all(ch.isprintable() or ch in DISCIPLINE for ch in echoed.decode("utf-8"))
+
+
+def test_echo_escapes_c1_controls_bidi_overrides_and_bytes_that_are_not_utf8() -> None:
+    events, echoed = feed("A\u202eB\u2066C\u0085D\u009b2J".encode() + b"\xff\r")
+    assert echoed == b"A\\u202eB\\u2066C\\x85D\\x9b2J\\xff\r\n"
+    assert events == [BadLine("line is not UTF-8")]  # and the line is refused
+    assert lines("A\u202eB\r".encode()) == [BadLine("unprintable character U+202E")]
+    _, echoed = feed("é€\U0001f4f7".encode())  # printable characters show as typed
+    assert echoed == "é€\U0001f4f7".encode()
+    _, echoed = feed(["€".encode()[:1], "€".encode()[1:]])  # split across reads
+    assert echoed == "€".encode()
+
+
+@example("\u202eevil")  # RIGHT-TO-LEFT OVERRIDE
+@example("\x9b2J")  # C1 CSI: clears an 8-bit terminal's screen
+@example("a\u2066b\u2069c\u200f")  # isolates and a mark
+@example("\x1b]0;title\x07")
+@given(st.text(max_size=300))
+def test_any_text_is_echoed_without_a_character_that_drives_a_terminal(text: str) -> None:
+    _, echoed = feed(text.encode() + b"\r")
+    assert shows_nothing_that_drives_a_terminal(echoed)
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",)).filter(str.isprintable), max_size=80))
+def test_printable_text_is_echoed_as_typed(text: str) -> None:
+    assume(len(text.encode()) <= MAX_LINE)
+    assert feed(text.encode() + b"\r")[1] == text.encode() + b"\r\n"
+
+
+TYPED = st.binary(max_size=120).map(lambda b: bytes(x for x in b if x >= 0x20 and x != 0x7F))
+
+
+@example("\u202e".encode(), b"\x7f")
+@example(b"\xe2\x82", b"\x7f")  # a character begun, never finished: nothing shown or rubbed out
+@example(b"\xe2\x82A\xff", b"\x15")
+@given(TYPED, st.sampled_from([b"\x7f", b"\x08", b"\x15"]))
+def test_rubbing_out_a_line_erases_exactly_the_columns_its_echo_showed(
+    typed: bytes, erase: bytes
+) -> None:
+    assume(len(typed) <= MAX_LINE)
+    d = LineDiscipline()
+    shown = b"".join(e.data for e in d.feed(typed) if isinstance(e, Echo))
+    rubbed = b"".join(e.data for e in d.feed(erase * (len(typed) + 1)) if isinstance(e, Echo))
+    assert rubbed == b"\b \b" * len(shown.decode("utf-8"))
+    assert d.pending == 0

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import serial
@@ -154,6 +155,40 @@ def test_stop_is_safe_twice_and_closes_the_pty(device: FakeDevice) -> None:
     svc.stop()
 
 
+class BusyLogDevice(FakeDevice):
+    """LOG? blocks until released, as verifying a long audit log does, on the session's thread."""
+
+    def __init__(self) -> None:
+        super().__init__(technicians=[technician_key().public_key()])
+        self.in_log = threading.Event()
+        self.release = threading.Event()
+
+    def log_tail(self, n: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        self.in_log.set()
+        self.release.wait(60)
+        return super().log_tail(n)
+
+
+def test_stop_leaves_a_busy_session_thread_behind_but_audits_its_close() -> None:
+    device = BusyLogDevice()
+    svc = ConsoleService(device, pty=True)
+    (path,) = svc.start()
+    peer = Peer(path)
+    try:
+        peer.read_until(b"bodycam> ")
+        peer.ser.write(b"LOG? 5\r")
+        assert device.in_log.wait(10)
+        svc.stop()  # returns although the session's thread is still inside LOG?
+        assert svc.abandoned == ["console-pty"]
+        assert [e["reason"] for e in device.events("console_close")] == ["console stopped"]
+    finally:
+        device.release.set()
+    # The busy thread then answers on its own pty (which it alone closes) and ends.
+    wait_until(lambda: not any(t.is_alive() for t in svc._threads), "the busy thread to end")
+    assert len(device.events("console_close")) == 1  # closed once, not again by its thread
+    peer.close()
+
+
 def test_the_socket_is_private_and_serves_at_most_two_sessions(
     tmp_path: Path, device: FakeDevice
 ) -> None:
@@ -212,10 +247,15 @@ def test_client_cmd_prints_replies_and_exits_0(
     assert code == 0
     assert out.splitlines() == [
         "  state: BUFFERING",
+        "  recording_since: -",
         "  frames: 1234",
+        "  pre_roll_s: 30 s",
+        "  storage_free_bytes: 1.00 GiB",
+        "  wall: 2024-06-01T00:00:00Z",
         "  device_id: BC-FAKE",
         '  officer_id: ""',
         "  faults: -",
+        "  monotonic: 16 min 40 s",
         "OK",
         "  bodycam project,bodycam-pi,BC-FAKE,0.1.0",
         "OK",
@@ -284,6 +324,43 @@ def test_client_interactive_reads_lines_until_quit(
         "ERR 404 unknown command NOPE; type HELP",
         "OK",
     ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "typed"),
+    [
+        (["--cmd", "*IDN?"], b""),  # the pipe breaks when stdout is flushed at the end
+        (["--cmd", "HELP"] * 40, b""),  # it breaks in the middle, while replies still come
+        ([], b"HELP\n" * 40),  # the same, typed line by line
+    ],
+    ids=["at-exit", "mid-run", "interactive"],
+)
+def test_client_piped_into_a_reader_that_leaves_ends_quietly_and_quits(
+    pty_console: tuple[ConsoleService, str],
+    device: FakeDevice,
+    tmp_path: Path,
+    argv: list[str],
+    typed: bytes,
+) -> None:
+    """``bodycam console PORT ... | head``: head leaves early; no traceback, and the session on
+    the camera is still ended with QUIT."""
+    _, path = pty_console
+    with (tmp_path / "stderr").open("wb") as err:
+        proc = subprocess.Popen(
+            [BODYCAM, "console", path, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+    assert proc.stdout is not None and proc.stdin is not None
+    proc.stdout.close()  # the reader is gone before the first reply
+    proc.stdin.write(typed)
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 141  # 128 + SIGPIPE, as a shell reports it
+    stderr = (tmp_path / "stderr").read_text()
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    wait_until(lambda: device.events("console_close"), "the client's QUIT")
+    assert [e["reason"] for e in device.events("console_close")] == ["quit"]
 
 
 def test_client_without_an_answer_exits_3_and_a_bad_port_69(

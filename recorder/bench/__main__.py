@@ -13,6 +13,7 @@ from recorder.bench.camera import (
     bench_trigger_latency,
 )
 from recorder.bench.common import encode_h264, tile
+from recorder.bench.console import bench_console_shutdown
 from recorder.bench.evidence import bench_evidence
 
 
@@ -37,6 +38,7 @@ def main() -> int:
     _print(f"Pre-event buffer, {title}", bench_buffer_rss_fresh_process())
     _print(f"Trigger latency, {title}", bench_trigger_latency(run, fps))
     _print("Simulator: the whole daemon on the sim backend", bench_sim_speed())
+    _print("Shutdown with a console session open (sim backend)", bench_console_shutdown())
     return 0
 
 

@@ -8,6 +8,7 @@ says what was wrong, and give a documented non-zero exit code; they never end in
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -18,6 +19,9 @@ from recorder.evidence.errors import EvidenceError
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+EXIT_PIPE = 141
+"""stdout's reader went away (``bodycam ... | head``): 128 + SIGPIPE, as a shell reports a tool
+that SIGPIPE ended."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,12 +47,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # a reader that went away shows here, not as a report at exit
+        return code
     except EvidenceError as e:
         print(f"bodycam {args.command}: {e}", file=sys.stderr)
         return getattr(e, "exit_code", 4)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """Stop quietly when stdout's reader went away. Python would report the broken pipe again
+    when it flushes stdout at exit, so stdout now leads nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """``bodycam console`` (the technician's client) and ``bodycam console-serve`` (the serial bridge).
 
 ``bodycam console`` exit codes: 0 every command answered OK; 1 a command answered ERR (it stops
-there); 2 bad command line; 3 no answer from the console; 69 the port cannot be opened.
+there); 2 bad command line; 3 no answer from the console; 69 the port cannot be opened; 141 the
+reader of its output went away (``| head``): it stops quietly, and still ends with QUIT.
 """
 
 from __future__ import annotations

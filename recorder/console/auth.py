@@ -43,7 +43,8 @@ __all__ = [
 
 AUTH_CONTEXT = b"bodycam/v1 console auth\x00"
 NONCE_LEN = 32
-NONCE_TTL_S = 60.0
+NONCE_TTL_S = 60
+"""Whole seconds: AUTH? reports it as the integer ``expires_s``."""
 MAX_FAILURES = 5
 LOCKOUT_FIRST_S = 30.0
 LOCKOUT_MAX_S = 900.0
@@ -154,7 +155,7 @@ class Authenticator:
         if challenge is None:
             return "no challenge outstanding: send AUTH? first"
         if now - challenge.issued > NONCE_TTL_S:
-            return f"challenge expired (valid {NONCE_TTL_S:.0f} s)"
+            return f"challenge expired (valid {NONCE_TTL_S} s)"
         try:
             signature = binascii.unhexlify(signature_hex)
         except (binascii.Error, ValueError):

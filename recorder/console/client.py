@@ -249,8 +249,10 @@ def interactive(
     client = ConsoleClient(ser, timeout=timeout, key=key)
     prompt = "bodycam> " if sys.stdin.isatty() else ""
     status = EXIT_OK
+    session = False  # whether the camera holds a session of ours that QUIT must end
     try:
         client.sync(json_mode)
+        session = True
         print(f"connected to {port}; type HELP, or QUIT to leave", file=err)
         while True:
             try:
@@ -260,17 +262,21 @@ def interactive(
             if not line:
                 continue
             before, resp = client.command(line)
+            if resp.ok and line.upper() in ("QUIT", "EXIT"):
+                session = False
             for r in before:
                 if not r.ok:
                     _print(r, out)
             _print(resp, out)
             status = EXIT_OK if resp.ok else EXIT_ERR
-            if resp.ok and line.upper() in ("QUIT", "EXIT"):
+            if not session:
                 return status
-        client.quit()
         return status
     except NoAnswer as e:
         print(f"bodycam console: {e}", file=err)
         return EXIT_NO_ANSWER
-    finally:
+    finally:  # whatever ended it (end of input, an error, a reader gone from stdout)
+        if session:
+            client.timeout = min(client.timeout, 5.0)
+            client.quit()
         ser.close()

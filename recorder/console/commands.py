@@ -20,8 +20,10 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import recorder
+from recorder.console import readable
 from recorder.console.device import MODEL, ConsoleDevice
 from recorder.console.errors import BadArgument, ConsoleError, DeviceFault, UnknownCommand
+from recorder.console.protocol import printable
 
 __all__ = [
     "COMMANDS",
@@ -30,7 +32,6 @@ __all__ = [
     "Console",
     "Mode",
     "Reply",
-    "clean",
     "parse",
     "parse_time",
     "render",
@@ -96,17 +97,6 @@ class Command:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def clean(text: str) -> str:
-    """``text`` with every unprintable character escaped, so a reply is always one line and can
-    never drive the technician's terminal."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() else (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
-        for ch in text
-    )
-
-
 def _value(v: Any) -> str:
     if v is None:
         return "-"
@@ -129,11 +119,11 @@ def _finite(obj: Any) -> Any:
 
 def _json_line(obj: dict[str, Any]) -> bytes:
     text = json.dumps(_finite(obj), ensure_ascii=True, separators=(",", ":"), default=str)
-    return text.encode("ascii") + b"\r\n"
+    return text.replace("\x7f", "\\u007f").encode("ascii") + b"\r\n"  # DEL: JSON leaves it
 
 
 def _body(lines: list[str]) -> bytes:
-    return b"".join(("  " + clean(line)).encode("utf-8") + b"\r\n" for line in lines)
+    return b"".join(("  " + printable(line)).encode("utf-8") + b"\r\n" for line in lines)
 
 
 def render(reply: Reply, mode: Mode) -> bytes:
@@ -146,7 +136,7 @@ def render(reply: Reply, mode: Mode) -> bytes:
 
 
 def render_error(err: ConsoleError, mode: Mode) -> bytes:
-    message = clean(err.message)
+    message = printable(err.message)
     if mode == "json":
         obj: dict[str, Any] = {"ok": False, "code": err.code, "error": message}
         if err.data is not None:
@@ -197,8 +187,10 @@ def _help(c: Console, args: list[str]) -> Reply:
     entries = [
         {"usage": cmd.usage, "summary": cmd.summary, "auth": cmd.privileged} for cmd in wanted
     ]
+    width = max(len(cmd.usage) for cmd in COMMANDS.values())
     lines = [
-        f"{e['usage']:<28} {e['summary']}{' (needs AUTH)' if e['auth'] else ''}" for e in entries
+        f"{e['usage']:<{width}}  {e['summary']}{' (needs AUTH; audited)' if e['auth'] else ''}"
+        for e in entries
     ]
     return Reply({"commands": entries}, lines)
 
@@ -221,20 +213,25 @@ def _version(c: Console, args: list[str]) -> Reply:
     return Reply({"firmware": recorder.__version__, "protocol": PROTOCOL, "model": MODEL})
 
 
+def _readable(data: dict[str, Any]) -> Reply:
+    """Machine values in JSON; times, durations and sizes for people in text mode."""
+    return Reply(data, readable.lines(data, _value))
+
+
 def _status(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.status())
+    return _readable(c.device.status())
 
 
 def _battery(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.battery())
+    return _readable(c.device.battery())
 
 
 def _storage(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.storage())
+    return _readable(c.device.storage())
 
 
 def _time(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.time())
+    return _readable(c.device.time())
 
 
 def _keys(c: Console, args: list[str]) -> Reply:
@@ -308,7 +305,7 @@ def _by(c: Console) -> str:
 
 
 def _time_set(c: Console, args: list[str]) -> Reply:
-    return Reply(c.device.set_time(parse_time(args[0]), _by(c)))
+    return _readable(c.device.set_time(parse_time(args[0]), _by(c)))
 
 
 def _config_set(c: Console, args: list[str]) -> Reply:
@@ -330,11 +327,11 @@ _TABLE = [
     Command("HELP", "HELP [COMMAND]", "list the commands, or explain one", _help, 0, 2),
     Command("*IDN?", "*IDN?", "maker, model, serial, firmware", _idn),
     Command("VERSION?", "VERSION?", "firmware and console protocol versions", _version),
-    Command("STATUS?", "STATUS?", "recording state, counters, battery, storage, faults", _status),
+    Command("STATUS?", "STATUS?", "state, counters, battery, storage, faults", _status),
     Command("BATTERY?", "BATTERY?", "charge, voltage, charging, time left", _battery),
     Command("STORAGE?", "STORAGE?", "free and total space of the evidence volume", _storage),
-    Command("TIME?", "TIME?", "wall clock (UTC), where it came from, monotonic time", _time),
-    Command("KEYS?", "KEYS?", "fingerprints: device, agency recipients, technicians", _keys),
+    Command("TIME?", "TIME?", "wall clock (UTC), its source, monotonic time", _time),
+    Command("KEYS?", "KEYS?", "key fingerprints: device, agency, technicians", _keys),
     Command("SELFTEST", "SELFTEST", "camera, storage, keys, clock, audit log", _selftest),
     Command(
         "LOG?", "LOG? [N]", f"newest N verified audit events (default {LOG_DEFAULT})", _log, 0, 1
@@ -351,7 +348,7 @@ _TABLE = [
     Command(
         "TIME SET",
         "TIME SET <RFC3339|EPOCH>",
-        "set the wall clock (audited)",
+        "set the wall clock",
         _time_set,
         1,
         1,
@@ -360,14 +357,14 @@ _TABLE = [
     Command(
         "CONFIG SET",
         "CONFIG SET <KEY> <VALUE>",
-        "change a setting (see CONFIG?; audited, kept)",
+        "change and keep a setting",
         _config_set,
         2,
         2,
         privileged=True,
         rest=True,
     ),
-    Command("REBOOT", "REBOOT", "restart the firmware (audited)", _reboot, privileged=True),
+    Command("REBOOT", "REBOOT", "restart the firmware", _reboot, privileged=True),
     Command("QUIT", "QUIT", "end the session (drops AUTH)", _quit),
     Command("EXIT", "EXIT", "same as QUIT", _quit),
 ]

@@ -1,9 +1,12 @@
 """DeviceAccess: the console's only view of the camera.
 
-Everything that touches the recorder goes through :meth:`recorder.control.Control.call`, so it
+Everything that touches the recorder goes through :class:`recorder.control.Control`, so it
 runs on the recorder's own thread, between frames, and a console that hangs or crashes never
-stalls recording. What only reads files (verifying the audit log, listing key files) runs on the
-console's thread and never through Control, so it cannot hold up the recorder either.
+stalls recording. Audit events are posted (:meth:`~recorder.control.Control.post`): while the
+recorder shuts down it writes them without making the console wait, so stopping the console
+never waits on the recorder and no ``console_close`` is lost. What only reads files (verifying
+the audit log, listing key files) runs on the console's thread and never through Control, so it
+cannot hold up the recorder either.
 
 :class:`ConsoleDevice` is the contract the session is written against; :class:`DeviceAccess`
 implements it on a running recorder and :class:`recorder.console.fake.FakeDevice` in memory.
@@ -28,7 +31,7 @@ from hal.errors import HalError
 from hal.storage import Storage
 from recorder.config import SCHEMA, ConfigError
 from recorder.console.errors import BadArgument, Busy, DeviceFault, Forbidden
-from recorder.control import Control, ControlTimeout
+from recorder.control import Control, ControlStopping, ControlTimeout
 from recorder.evidence.audit import rfc3339
 from recorder.evidence.chain import verify_dir_kind
 from recorder.evidence.errors import KeyFileError
@@ -187,6 +190,8 @@ class DeviceAccess:
             return self._control.call(fn, self.timeout)
         except ControlTimeout:
             raise Busy("the recorder did not answer in time; try again") from None
+        except ControlStopping:
+            raise Busy("the camera is shutting down") from None
 
     def now(self) -> float:
         return self._clock_now()
@@ -204,7 +209,11 @@ class DeviceAccess:
         }
 
     def status(self) -> dict[str, Any]:
-        return self._call(lambda r: r.status())
+        """The recorder's status and the device monotonic time it was taken at (so that text
+        mode can show ``recording_since``, a monotonic time, as a wall time)."""
+        return self._call(
+            lambda r: {**r.status(), "monotonic": round(r.devices.clock.monotonic(), 6)}
+        )
 
     def battery(self) -> dict[str, Any]:
         def read(r: Recorder) -> dict[str, Any]:
@@ -373,4 +382,9 @@ class DeviceAccess:
         self._reboot(by)
 
     def audit(self, event: str, **fields: Any) -> None:
-        self._call(lambda r: r.audit(event, **fields))
+        """Queued for the recorder thread, which writes it even while it shuts down (it never
+        makes the console wait then): a session's console_close is never lost."""
+        try:
+            self._control.post(lambda r: r.audit(event, **fields), self.timeout)
+        except ControlStopping:
+            raise Busy("the camera has shut down its audit log") from None

@@ -36,6 +36,8 @@ class FakeDevice:
         self.mono = 1000.0
         self.wall = 1_717_200_000.0
         self.clock_source = "ntp"
+        self.recording_since: float | None = None
+        """Device monotonic time the recording began (None: not recording)."""
         self.busy = False
         self.broken = False
         self.audited: list[tuple[str, dict[str, Any]]] = []
@@ -78,11 +80,16 @@ class FakeDevice:
         if self.broken:
             raise RuntimeError("the fake device is broken")
         return {
-            "state": "BUFFERING",
+            "state": "BUFFERING" if self.recording_since is None else "RECORDING",
+            "recording_since": self.recording_since,
             "frames": 1234,
+            "pre_roll_s": 30.0,
+            "storage_free_bytes": 2**30,
+            "wall": self.wall,
             "device_id": self.device_id,
             "officer_id": self.settings["device.officer_id"],
             "faults": [],
+            "monotonic": self.mono,
         }
 
     def battery(self) -> dict[str, Any]:

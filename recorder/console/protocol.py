@@ -4,7 +4,8 @@ Pure: :meth:`LineDiscipline.feed` takes bytes and yields events; it does no I/O 
 clock. Its grammar, byte by byte:
 
 - CR, LF or CR LF ends a line (an LF straight after a CR is part of that line end).
-- BS (0x08) and DEL (0x7F) erase the last character; in echo mode ``"\\b \\b"`` is echoed.
+- BS (0x08) and DEL (0x7F) erase the last character; in echo mode ``"\\b \\b"`` is echoed once
+  per column that character took.
 - Ctrl-U (0x15) erases the whole line; Ctrl-C (0x03) abandons it (echo ``"^C"``, a fresh line).
 - ``ESC [ <0x20-0x3F>* <0x40-0x7E>`` and ``ESC O <0x40-0x7E>`` (cursor and function keys) are
   ignored. ESC followed by anything else marks the line bad, and that byte is read as usual.
@@ -14,16 +15,32 @@ clock. Its grammar, byte by byte:
   character that is not printable, yields :class:`BadLine` too; one with nothing but spaces
   yields :class:`Blank`; any other yields :class:`Line` with the text, stripped.
 
+Echo is what :func:`printable` makes of each character once it is complete: a printable one
+as typed, any other (C1 controls, bidirectional overrides and isolates, ...) escaped, and a byte
+that cannot be part of UTF-8 as ``\\xNN``. So the echo, like every reply, is UTF-8 that cannot
+move the technician's cursor, reorder their screen or fake a reply line (docs/console.md §1).
+
 Memory stays bounded whatever arrives: the line buffer never holds more than MAX_LINE bytes and
 an escape sequence longer than :data:`MAX_ESCAPE` bytes is abandoned.
 """
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["MAX_ESCAPE", "MAX_LINE", "BadLine", "Blank", "Echo", "Event", "Line", "LineDiscipline"]
+__all__ = [
+    "MAX_ESCAPE",
+    "MAX_LINE",
+    "BadLine",
+    "Blank",
+    "Echo",
+    "Event",
+    "Line",
+    "LineDiscipline",
+    "printable",
+]
 
 MAX_LINE = 256
 """The longest line, in bytes, before its line end."""
@@ -63,8 +80,34 @@ class Blank:
 Event = Echo | Line | BadLine | Blank
 
 
-def _is_continuation(b: int) -> bool:
-    return 0x80 <= b <= 0xBF
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (``str.isprintable``: C0 and C1
+    controls, bidirectional overrides and isolates, line and paragraph separators, unassigned
+    code points, ...) escaped as ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``: docs/console.md §1,
+    for the echo and for every reply."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ord(ch)) for ch in text)
+
+
+def _escape(code: int) -> str:
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _unit(pending: bytes) -> tuple[int, bytes]:
+    """The first character of ``pending`` (at least one byte): its length in bytes and what its
+    echo shows; (0, b"") while it is the valid start of a character still incomplete. A byte
+    that cannot begin or continue a character here is a unit of its own, shown ``\\xNN``."""
+    if pending[0] < 0x80:
+        return 1, printable(chr(pending[0])).encode()
+    need = _utf8_length(pending[0])
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(pending[:need], final=False)
+    except UnicodeDecodeError:
+        return 1, _escape(pending[0]).encode()
+    return (need, printable(text).encode("utf-8")) if text else (0, b"")
 
 
 def _utf8_length(lead: int) -> int:
@@ -84,6 +127,8 @@ class LineDiscipline:
     def __init__(self, *, echo: bool = True) -> None:
         self.echo = echo
         self._buf = bytearray()
+        self._units: list[tuple[int, int]] = []  # (bytes, columns echoed) of each character
+        self._settled = 0  # bytes of _buf in _units; the rest is a character not complete yet
         self._bad: str | None = None
         self._overflow = False
         self._after_cr = False
@@ -130,7 +175,7 @@ class LineDiscipline:
             self._erase(out)
         elif b == _NAK:
             if not self._overflow and self.echo:
-                out += _ERASE * self._chars()
+                out += _ERASE * sum(columns for _, columns in self._units)
             self._clear()
         elif b == _ETX:
             self._clear()
@@ -173,23 +218,32 @@ class LineDiscipline:
                 out.append(_BEL)
             return
         self._buf.append(b)
-        if self.echo:
-            out.append(b)
+        if b < 0x80 and self._settled == len(self._buf) - 1:  # printable ASCII: as typed
+            self._units.append((1, 1))
+            self._settled += 1
+            if self.echo:
+                out.append(b)
+            return
+        while self._settled < len(self._buf):
+            size, shown = _unit(bytes(self._buf[self._settled :]))
+            if not size:
+                return  # the rest of the character is still to come
+            self._units.append((size, len(shown.decode("utf-8"))))
+            self._settled += size
+            if self.echo:
+                out += shown
 
     def _erase(self, out: bytearray) -> None:
         if self._overflow or not self._buf:
             return
-        n = 0
-        while n < 3 and n < len(self._buf) - 1 and _is_continuation(self._buf[-1 - n]):
-            n += 1
-        lead = self._buf[-1 - n]
-        size = n + 1 if n and _utf8_length(lead) == n + 1 else 1
+        if self._settled < len(self._buf):  # a character begun, never shown: just forget it
+            del self._buf[self._settled :]
+            return
+        size, columns = self._units.pop()
         del self._buf[-size:]
+        self._settled -= size
         if self.echo:
-            out += _ERASE
-
-    def _chars(self) -> int:
-        return sum(1 for b in self._buf if not _is_continuation(b))
+            out += _ERASE * columns
 
     def _mark_bad(self, reason: str) -> None:
         if self._bad is None:
@@ -197,6 +251,8 @@ class LineDiscipline:
 
     def _clear(self) -> None:
         self._buf.clear()
+        self._units.clear()
+        self._settled = 0
         self._bad = None
         self._overflow = False
         self._esc = 0

@@ -11,6 +11,11 @@ Nothing here can stall the recorder: sessions reach it only through DeviceAccess
 timeouts), writes to a peer that does not read are dropped after WRITE_TIMEOUT_S, and an
 exception in a session or the listener is logged (``bodycam.console``) and that part restarts.
 
+``stop()`` wakes every thread at once (a pipe for the pty, a shutdown for each socket) and waits
+for them at most :data:`STOP_TIMEOUT_S`; it never waits on the recorder, whose thread calls it at
+shutdown. A thread still busy then (a long LOG?, a peer that does not read) is left to end on
+its own, and its session is closed for it: every open session's ``console_close`` is audited.
+
 A pty keeps its path for the life of the service. When the peer (picocom, screen, pyserial)
 closes the slave the session ends (``console_close`` reason ``disconnect``); when a peer opens it
 again it is greeted afresh.
@@ -28,20 +33,23 @@ import socket
 import stat
 import termios
 import threading
+import time
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from recorder.console.auth import Authenticator
 from recorder.console.device import ConsoleDevice
 from recorder.console.session import IDLE_TIMEOUT_S, Session
 
-__all__ = ["MAX_CONNECTIONS", "ConsoleService"]
+__all__ = ["MAX_CONNECTIONS", "STOP_TIMEOUT_S", "ConsoleService"]
 
 log = logging.getLogger("bodycam.console")
 
 MAX_CONNECTIONS = 2
 WRITE_TIMEOUT_S = 2.0
+STOP_TIMEOUT_S = 0.5
+"""The longest stop() waits for the console's threads (a budget inside systemd's 5 s)."""
 _POLL_MS = 250
 _RESTART_S = 0.5
 _CHUNK = 4096
@@ -52,8 +60,8 @@ class ConsoleService:
     """Serves :class:`~recorder.console.session.Session` s over a pty and/or a Unix socket.
 
     ``start()`` returns the pty slave paths it serves (empty without ``pty``); ``stop()`` ends
-    every session and is safe to call twice. All sessions share one Authenticator, so failed
-    authentications count across them.
+    every session within :data:`STOP_TIMEOUT_S` and is safe to call twice. All sessions share
+    one Authenticator, so failed authentications count across them.
     """
 
     def __init__(
@@ -71,13 +79,16 @@ class ConsoleService:
         self.idle_timeout_s = idle_timeout_s
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._master: int | None = None
+        self._wake: int | None = None  # written by stop() to wake the pty thread at once
         self._listener: socket.socket | None = None
         self._conns: set[socket.socket] = set()
+        self._sessions: set[Session] = set()
         self._lock = threading.Lock()
         self._started = False
         self._stopped = False
         self.pty_paths: list[str] = []
+        self.abandoned: list[str] = []
+        """The threads stop() did not see end within STOP_TIMEOUT_S (their sessions it closed)."""
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -87,9 +98,9 @@ class ConsoleService:
         self._started = True
         if self._want_pty:
             master, path = _open_pty()
-            self._master = master
+            wake, self._wake = os.pipe()
             self.pty_paths = [path]
-            self._spawn("console-pty", lambda: self._serve_pty(master, path))
+            self._spawn("console-pty", lambda: self._serve_pty(master, wake, path))
         if self.socket_path is not None:
             self._listener = self._listen(self.socket_path)
             self._spawn("console-listen", self._accept_loop)
@@ -104,7 +115,14 @@ class ConsoleService:
             return
         self._stopped = True
         self._stopping.set()
+        if self._wake is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._wake, b"!")
+            os.close(self._wake)
+            self._wake = None
         if self._listener is not None:  # first, so that nobody connects to a dying console
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes its accept() at once
             self._listener.close()
             if self.socket_path is not None:
                 with contextlib.suppress(OSError):
@@ -115,13 +133,17 @@ class ConsoleService:
         for conn in conns:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-        for t in self._threads:
-            if t is not threading.current_thread():
-                t.join(timeout=10)
-        if self._master is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._master)
-            self._master = None
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        others = [t for t in self._threads if t is not threading.current_thread()]
+        for t in others:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self.abandoned = [t.name for t in others if t.is_alive()]
+        if self.abandoned:
+            log.warning("console: %s still busy at stop; closed its session", self.abandoned)
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:  # those whose thread ended are closed already: no-op
+            session.close("console stopped")
 
     def _spawn(self, name: str, target: Callable[[], None]) -> threading.Thread:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -129,29 +151,47 @@ class ConsoleService:
         t.start()
         return t
 
-    def _session(self, write: Callable[[bytes], None], via: str) -> Session:
-        return Session(self.access, self.auth, write, via=via, idle_timeout_s=self.idle_timeout_s)
+    @contextlib.contextmanager
+    def _session(self, write: Callable[[bytes], None], via: str) -> Iterator[Session]:
+        """A session for one stretch of a line; stop() can close it while it is registered."""
+        session = Session(
+            self.access, self.auth, write, via=via, idle_timeout_s=self.idle_timeout_s
+        )
+        with self._lock:
+            self._sessions.add(session)
+        try:
+            yield session
+        finally:
+            with self._lock:
+                self._sessions.discard(session)
 
     # --- pty ----------------------------------------------------------------------------------
 
-    def _serve_pty(self, master: int, path: str) -> None:
-        while not self._stopping.is_set():
-            session = self._session(lambda data: _write_fd(master, data), f"pty:{path}")
-            try:
-                self._pty_loop(master, session)
-            except Exception:
-                log.exception("console session on %s failed; starting a new one", path)
-                with contextlib.suppress(Exception):
-                    session.disconnected("console fault")
-                self._stopping.wait(_RESTART_S)
+    def _serve_pty(self, master: int, wake: int, path: str) -> None:
+        """Serve the pty until stop(); this thread owns (and closes) ``master`` and ``wake``, so
+        a thread still busy after stop() never writes to a closed, perhaps reused, descriptor."""
+        try:
+            while not self._stopping.is_set():
+                with self._session(lambda data: _write_fd(master, data), f"pty:{path}") as session:
+                    try:
+                        self._pty_loop(master, wake, session)
+                    except Exception:
+                        log.exception("console session on %s failed; starting a new one", path)
+                        with contextlib.suppress(Exception):
+                            session.disconnected("console fault")
+                        self._stopping.wait(_RESTART_S)
+        finally:
+            os.close(master)
+            os.close(wake)
 
-    def _pty_loop(self, master: int, session: Session) -> None:
+    def _pty_loop(self, master: int, wake: int, session: Session) -> None:
         poller = select.poll()
         poller.register(master, select.POLLIN)
+        poller.register(wake, select.POLLIN)
         connected = False
         while not self._stopping.is_set():
-            events = poller.poll(_POLL_MS)
-            hangup = any(ev & (select.POLLHUP | select.POLLERR) for _, ev in events)
+            events = [ev for fd, ev in poller.poll(_POLL_MS) if fd == master]
+            hangup = any(ev & (select.POLLHUP | select.POLLERR) for ev in events)
             data = b""
             if not hangup and events:
                 try:
@@ -230,16 +270,16 @@ class ConsoleService:
         try:
             conn.settimeout(WRITE_TIMEOUT_S)
             while not self._stopping.is_set():
-                session = self._session(lambda data: _send(conn, data), via)
-                try:
-                    session.connected()
-                    if self._conn_loop(conn, session):
-                        return
-                except Exception:
-                    log.exception("console session on %s failed; starting a new one", via)
-                    with contextlib.suppress(Exception):
-                        session.disconnected("console fault")
-                    self._stopping.wait(_RESTART_S)
+                with self._session(lambda data: _send(conn, data), via) as session:
+                    try:
+                        session.connected()
+                        if self._conn_loop(conn, session):
+                            return
+                    except Exception:
+                        log.exception("console session on %s failed; starting a new one", via)
+                        with contextlib.suppress(Exception):
+                            session.disconnected("console fault")
+                        self._stopping.wait(_RESTART_S)
         finally:
             with self._lock:
                 self._conns.discard(conn)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ from recorder.console.commands import PROTOCOL, Command, Mode, Reply, clip, pars
 from recorder.console.commands import render_error as _render_error
 from recorder.console.device import ConsoleDevice
 from recorder.console.errors import AuthRequired, ConsoleError, DeviceFault, Forbidden
-from recorder.console.protocol import BadLine, Blank, Echo, Line, LineDiscipline
+from recorder.console.protocol import BadLine, Blank, Echo, Line, LineDiscipline, printable
 
 __all__ = ["IDLE_TIMEOUT_S", "PROMPT", "Session"]
 
@@ -63,6 +64,7 @@ class Session:
         self._challenge: Challenge | None = None
         self._last_input = device.now()
         self._lines = 0
+        self._lock = threading.Lock()  # opening and closing (close() may come from the server)
 
     # --- Console (what command handlers see) ---------------------------------------------------
 
@@ -125,7 +127,8 @@ class Session:
             ident = f" on {self.device.identity()['serial']}"
         except ConsoleError:
             ident = ""
-        self._write(f"\r\nbodycam console ({PROTOCOL}){ident}; type HELP\r\n".encode())
+        greeting = printable(f"bodycam console ({PROTOCOL}){ident}; type HELP")
+        self._write(f"\r\n{greeting}\r\n".encode())
         self._prompt()
 
     def receive(self, data: bytes) -> None:
@@ -148,34 +151,39 @@ class Session:
     def tick(self) -> None:
         """Close an open session that has been idle too long (device time)."""
         if self.session_id and self.device.now() - self._last_input > self.idle_timeout_s:
-            self._close("idle")
+            self.close("idle")
 
     def disconnected(self, reason: str = "disconnect") -> None:
-        if self.session_id:
-            self._close(reason)
+        self.close(reason)
         self.discipline.reset()
+
+    def close(self, reason: str) -> None:
+        """Close the technician session if one is open (audited ``console_close``). Safe from
+        any thread and twice: the server closes a session whose thread does not end in time."""
+        with self._lock:
+            if self.session_id is None:
+                return
+            self._audit(
+                "console_close",
+                reason=reason,
+                lines=self._lines,
+                authenticated=self._technician is not None,
+            )
+            self.session_id = None
+            self._technician = None
+            self._challenge = None
+            self.mode = "text"
+            self.echo = True
 
     # --- internals ------------------------------------------------------------------------------
 
     def _open(self) -> None:
-        if self.session_id is None:
-            self.session_id = secrets.token_hex(4)
-            self._lines = 0
-            self._audit("console_open")
-        self._lines += 1
-
-    def _close(self, reason: str) -> None:
-        self._audit(
-            "console_close",
-            reason=reason,
-            lines=self._lines,
-            authenticated=self._technician is not None,
-        )
-        self.session_id = None
-        self._technician = None
-        self._challenge = None
-        self.mode = "text"
-        self.echo = True
+        with self._lock:
+            if self.session_id is None:
+                self.session_id = secrets.token_hex(4)
+                self._lines = 0
+                self._audit("console_open")
+            self._lines += 1
 
     def _command(self, text: str) -> None:
         cmd: Command | None = None
@@ -207,7 +215,7 @@ class Session:
             except Exception:
                 log.exception("console: %s failed after its reply", cmd.name)
         if reply.end:
-            self._close("quit")
+            self.close("quit")
         self._prompt()
 
     def _reply(self, reply: Reply) -> None:
