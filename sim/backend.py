@@ -102,7 +102,9 @@ class SimBackend(Backend):
                     f"{scenario_path}: key 'start': cannot pin the clock: {exc}", key="start"
                 ) from None
             later = "" if started == scenario.start else " (after the last boot's wall time)"
-            log.info("scenario %r pins the clock's start: %s%s", scenario.name, _utc(started), later)
+            log.info(
+                "scenario %r pins the clock's start: %s%s", scenario.name, _utc(started), later
+            )
         schedule(scenario, devices, on_finished)
 
 

@@ -46,7 +46,9 @@ class WallMark:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise DeviceError(f"{self.path}: cannot read the simulated clock's mark: {exc}") from exc
+            raise DeviceError(
+                f"{self.path}: cannot read the simulated clock's mark: {exc}"
+            ) from exc
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):

@@ -239,7 +239,9 @@ ops = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(boots=st.lists(st.lists(ops, max_size=10), min_size=1, max_size=3), crash=st.booleans())
-@example(boots=[[("advance", 0.9 * LEASE_S), ("jump", 100.0), ("advance", 1.5 * LEASE_S)]], crash=True)
+@example(
+    boots=[[("advance", 0.9 * LEASE_S), ("jump", 100.0), ("advance", 1.5 * LEASE_S)]], crash=True
+)
 def test_wall_time_never_goes_backwards_across_boots_even_after_a_power_cut(
     tmp_path_factory: pytest.TempPathFactory,
     boots: list[list[tuple[str, float]]],
@@ -271,8 +273,10 @@ def test_wall_time_never_goes_backwards_across_boots_even_after_a_power_cut(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(["wall", "when"]), inner, max_size=2),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["wall", "when"]), inner, max_size=2)
+    ),
     max_leaves=6,
 )
 

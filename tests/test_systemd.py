@@ -161,7 +161,7 @@ def service_section(unit: Path) -> dict[str, list[str]]:
 
 
 def cell_values(cell: str) -> list[str] | None:
-    """A table cell's values: code spans in order; *(empty)* is one empty value; *(not set)* None."""
+    """A cell's values: its code spans in order; *(empty)* is one empty value; *(not set)* None."""
     if cell == "*(not set)*":
         return None
     if cell == "*(empty)*":
@@ -190,7 +190,9 @@ def test_the_install_guide_s_sandbox_table_is_what_the_units_say() -> None:
         for key in keys:
             documented.add(key)
             for (name, unit), want in zip(units.items(), values, strict=True):
-                assert unit.get(key) == want, f"{key}= in {name}: guide {want}, unit {unit.get(key)}"
+                assert unit.get(key) == want, (
+                    f"{key}= in {name}: guide {want}, unit {unit.get(key)}"
+                )
     for name, unit in units.items():
         missing = set(unit) - NOT_SANDBOX - documented
         assert not missing, f"{name} settings missing from the guide's table: {sorted(missing)}"
@@ -203,7 +205,9 @@ def test_the_install_guide_s_prose_about_the_service_is_what_its_unit_says() -> 
     claims = re.findall(r"`(\w+)=([^`]+)`", prose)
     assert claims, "section 4 names no unit settings"
     for key, value in claims:
-        assert value in unit.get(key, []), f"the guide says {key}={value}; the unit: {unit.get(key)}"
+        assert value in unit.get(key, []), (
+            f"the guide says {key}={value}; the unit: {unit.get(key)}"
+        )
 
 
 LIBSECCOMP = ctypes.util.find_library("seccomp")
