@@ -18,8 +18,11 @@ __all__ = ["CLOCK_SOURCES", "Clock", "SystemClock"]
 
 log = logging.getLogger(__name__)
 
-# Where the wall time came from; "none" means it was never set since power-up.
-CLOCK_SOURCES: tuple[str, ...] = ("ntp", "rtc", "gps", "manual", "none")
+# Where the wall time came from; "none" means it was never set since power-up, and "sim" is the
+# simulator's own clock (the host's time or a scenario's pinned start), never a camera's.
+CLOCK_SOURCES: tuple[str, ...] = ("ntp", "rtc", "gps", "manual", "sim", "none")
+# What set_wall accepts: the sources a clock can learn the time from.
+_SETTABLE: tuple[str, ...] = tuple(s for s in CLOCK_SOURCES if s not in ("sim", "none"))
 
 
 class Clock(ABC):
@@ -63,9 +66,8 @@ class Clock(ABC):
 
     def set_wall(self, epoch: float, source: str) -> None:
         """Set the wall time to ``epoch`` (UTC seconds), learnt from ``source``."""
-        if source not in CLOCK_SOURCES or source == "none":
-            allowed = ", ".join(s for s in CLOCK_SOURCES if s != "none")
-            raise ValueError(f"clock source must be one of {allowed}; got {source!r}")
+        if source not in _SETTABLE:
+            raise ValueError(f"clock source must be one of {', '.join(_SETTABLE)}; got {source!r}")
         if not (math.isfinite(epoch) and epoch > 0):
             raise ValueError(f"wall time must be a positive finite epoch, got {epoch!r}")
         self._set_wall(epoch, source)

@@ -356,6 +356,8 @@ def load(path: Path) -> Config:
         raise ConfigError([f"cannot read: {e.strerror}"], str(path)) from None
     except UnicodeDecodeError as e:
         raise ConfigError([f"not UTF-8 at byte {e.start}"], str(path)) from None
+    except ValueError as e:  # a NUL or an unencodable character in the name
+        raise ConfigError([f"not a usable file name: {e}"], repr(str(path))) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

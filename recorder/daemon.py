@@ -212,6 +212,9 @@ class Daemon:
         cfg, override_problem = with_overrides(self.config)
         fps = cfg["video"]["fps"]
         frames = self.frames = FrameQueue(max(8, round(cfg["recording"]["queue_s"] * fps)))
+        if scenario is not None:
+            # Before the recorder reads the clock: a scenario may pin the simulated start time.
+            self.backend.play(devices, scenario, lambda: self.stop("scenario_finished"))
         rec = self.recorder = Recorder(cfg, devices, recipients)
         rec.open()
         if override_problem:
@@ -219,8 +222,6 @@ class Daemon:
             rec.audit("fault", what="console overrides ignored", error=override_problem)
         events: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
         devices.inputs.subscribe(events.put)
-        if scenario is not None:
-            self.backend.play(devices, scenario, lambda: self.stop("scenario_finished"))
         devices.camera.start(frames)
         console = self.console = self._start_console(cfg, devices, rec)
         log.info("recording loop running (%s backend)", self.backend.name)

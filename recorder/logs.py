@@ -1,11 +1,16 @@
-"""Logging to stderr with syslog level prefixes (``<3>`` ...), so journald keeps the levels."""
+"""Logging to stderr with syslog level prefixes (``<3>`` ...), so journald keeps the levels.
+
+Three logger trees are the firmware's own: ``bodycam.*`` (the recorder, daemon and console),
+``hal.*`` (the hardware backends) and ``sim.*`` (the simulator, its scenario steps included).
+Each gets the same handler; the root logger, and so every library's, is left alone.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-__all__ = ["setup"]
+__all__ = ["LOGGERS", "setup"]
 
 _PRIORITY = {
     logging.CRITICAL: 2,
@@ -22,10 +27,14 @@ class SyslogPrefixFormatter(logging.Formatter):
         return f"<{prio}>{record.name}: {super().format(record)}"
 
 
+LOGGERS: tuple[str, ...] = ("bodycam", "hal", "sim")
+
+
 def setup(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(SyslogPrefixFormatter("%(message)s"))
-    root = logging.getLogger("bodycam")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False

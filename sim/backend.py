@@ -1,13 +1,16 @@
 """SimBackend: builds a complete simulated device and plays scenarios on it.
 
 Everything runs in this process: one MockFactory for the pins, one SimClock shared by all
-devices, a device key generated on first use (like provisioning a new camera). Virtual time
-moves once the camera has been started (see ``sim.camera``), or when a test advances the clock.
+devices, the device key made by provisioning (as on a real camera). Virtual time moves once the
+camera has been started (see ``sim.camera``), or when a test advances the clock. The clock keeps
+its mark in the state directory (``sim.wallmark``), so wall time never goes backwards across
+boots of one device; a scenario may pin its start, if it is played before the wall time is read.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +26,9 @@ from sim.clock import SimClock
 from sim.indicators import SimIndicators
 from sim.inputs import SimInputs
 from sim.player import schedule
-from sim.scenario import load_scenario
+from sim.scenario import ScenarioError, load_scenario
 from sim.storage import DEFAULT_CAPACITY, SimStorage
+from sim.wallmark import WallMark
 
 __all__ = ["SimBackend", "SimDevices"]
 
@@ -54,7 +58,14 @@ class SimBackend(Backend):
         # Like a real device, the simulator must be provisioned: it never makes up a key.
         keystore = FileKeyStore(settings.state_dir / "device.key")
         factory = MockFactory()
-        clock = SimClock(never_set=settings.clock_never_set)
+        mark = WallMark.in_state_dir(settings.state_dir)
+        clock = SimClock(never_set=settings.clock_never_set, mark=mark)
+        log.info(
+            "simulated clock starts at %s (source %s)%s",
+            _utc(clock.wall_start),
+            clock.source,
+            "" if mark.floor is None else f", after the last boot's {_utc(mark.floor)}",
+        )
         camera = SimCamera(
             clock=clock,
             width=settings.width,
@@ -77,7 +88,25 @@ class SimBackend(Backend):
         )
 
     def play(self, devices: Devices, scenario_path: Path, on_finished: Callable[[], None]) -> None:
-        """Validate the scenario (ScenarioError if bad) and schedule it from the present."""
+        """Validate the scenario (ScenarioError if bad), pin the clock's start if it says so,
+        and schedule it from the present. Pinning needs a clock whose wall time was not read yet.
+        """
         if not isinstance(devices, SimDevices):
             raise BackendError("backend 'sim' can play scenarios only on devices it created")
-        schedule(load_scenario(scenario_path), devices, on_finished)
+        scenario = load_scenario(scenario_path)
+        if scenario.start is not None:
+            try:
+                started = devices.clock.pin_start(scenario.start)
+            except ValueError as exc:
+                raise ScenarioError(
+                    f"{scenario_path}: key 'start': cannot pin the clock: {exc}", key="start"
+                ) from None
+            later = "" if started == scenario.start else " (after the last boot's wall time)"
+            log.info(
+                "scenario %r pins the clock's start: %s%s", scenario.name, _utc(started), later
+            )
+        schedule(scenario, devices, on_finished)
+
+
+def _utc(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

@@ -5,6 +5,9 @@ A scenario file::
     name = "patrol"              # required, a non-empty string
     duration = 600.0             # required, seconds of virtual time > 0; on_finished() then
     description = "..."          # optional
+    start = 2024-06-01T00:00:00Z # optional: pin the wall clock's start (a TOML date-time with
+                                 # an offset, after 1970); else it starts at the host's time.
+                                 # Either way never before an earlier boot's last wall time.
 
     [[step]]                     # any number of steps; "step 1" is the first in the file
     at = 30.0                    # required, seconds after play() began, 0 <= at <= duration
@@ -34,6 +37,7 @@ import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +148,7 @@ class Scenario:
     duration: float
     steps: tuple[Step, ...]
     description: str = ""
+    start: float | None = None  # the pinned wall-clock start, UTC epoch seconds
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -160,7 +165,7 @@ def load_scenario(path: Path) -> Scenario:
 
 def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
     """Validate a scenario already parsed from TOML."""
-    top = {"name", "duration", "description", "step"}
+    top = {"name", "duration", "description", "start", "step"}
     for key in data:
         if key not in top:
             allowed = ", ".join(sorted(top))
@@ -183,13 +188,26 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"{source}: key 'description' must be a string", key="description")
+    start = _start(data["start"], source) if "start" in data else None
     raw_steps = data.get("step", [])
     if not isinstance(raw_steps, list):
         raise ScenarioError(f"{source}: 'step' must be an array of tables ([[step]])", key="step")
     steps = tuple(
         _parse_step(raw, number, duration, source) for number, raw in enumerate(raw_steps, 1)
     )
-    return Scenario(name, duration, steps, description)
+    return Scenario(name, duration, steps, description, start)
+
+
+def _start(value: object, source: str) -> float:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        epoch = value.timestamp()
+        if epoch > 0:
+            return epoch
+    raise ScenarioError(
+        f"{source}: key 'start': got {value!r}; allowed: a TOML date-time with an offset, "
+        "after 1970, such as start = 2024-06-01T00:00:00Z",
+        key="start",
+    )
 
 
 def _parse_step(raw: object, number: int, duration: float, source: str) -> Step:

@@ -31,8 +31,14 @@ BASE: dict[str, dict[str, Any]] = {
 }
 
 
-def scenario(path: Path, duration: float, steps: str) -> Path:
-    path.write_text(f"name = 'test'\nduration = {duration}\n" + textwrap.dedent(steps))
+# The simulated clock starts at the host's time unless a scenario pins it; tests pin it, so that a
+# run renders (and encodes) the same frames whenever it runs. None: the host's time.
+PINNED_START = "2024-06-01T00:00:00Z"
+
+
+def scenario(path: Path, duration: float, steps: str, start: str | None = PINNED_START) -> Path:
+    pin = "" if start is None else f"start = {start}\n"
+    path.write_text(f"name = 'test'\nduration = {duration}\n{pin}" + textwrap.dedent(steps))
     return path
 
 

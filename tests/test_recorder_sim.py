@@ -12,12 +12,14 @@ from recorder.evidence.keys import load_agency_private
 from recorder.evidence.reader import Verdict
 from recorder.export.exporter import export
 from sim.watermark import read_frame_counter
-from tests.simdevice import SimDevice, scenario
+from tests.simdevice import PINNED_START, SimDevice, scenario
 
 FPS = 15
 
 
-def incident(tmp_path: Path, start: float = 20.0, hold_at: float = 45.0) -> Path:
+def incident(
+    tmp_path: Path, start: float = 20.0, hold_at: float = 45.0, pin: str | None = PINNED_START
+) -> Path:
     return scenario(
         tmp_path / "incident.toml",
         60,
@@ -36,6 +38,7 @@ def incident(tmp_path: Path, start: float = 20.0, hold_at: float = 45.0) -> Path
         input = "record"
         seconds = 3.5
         """,
+        start=pin,
     )
 
 
@@ -197,6 +200,6 @@ def test_stealth_darkens_the_indicators_but_is_audited(tmp_path: Path) -> None:
 
 def test_a_clock_never_set_is_written_into_the_header(tmp_path: Path) -> None:
     cam = SimDevice.provision(tmp_path, sim={"clock_never_set": True})
-    cam.run(incident(tmp_path, 8, 15))
+    cam.run(incident(tmp_path, 8, 15, pin=None))  # it starts in 2000: no start to pin
     meta = cam.header(cam.segments()[0])
     assert meta["clock_set"] is False and meta["clock_source"] == "none"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from hal.errors import BackendError
 from hal.inputs import InputEvent
 from recorder.evidence.keys import generate
 from sim.backend import SimBackend, SimDevices
+from sim.clock import SIM_START_WALL
 from sim.scenario import (
     ACTIONS,
     ScenarioError,
@@ -256,3 +258,89 @@ def test_file_level_errors_name_the_file_and_the_key(
 def test_unknown_shipped_name_lists_the_shipped_ones() -> None:
     with pytest.raises(ScenarioError, match="patrol"):
         shipped_scenario("nope")
+
+
+# -- a scenario may pin the clock's start -------------------------------------------------------
+
+PINNED = 'name = "pinned"\nduration = 5\nstart = 2024-06-01T00:00:00Z\n'
+
+
+def test_a_scenario_pins_the_clock_s_start(tmp_path: Path, devices: SimDevices) -> None:
+    path = tmp_path / "pinned.toml"
+    path.write_text(PINNED)
+    assert load_scenario(path).start == SIM_START_WALL
+    SimBackend().play(devices, path, lambda: None)
+    assert devices.clock.wall() == SIM_START_WALL and devices.clock.source == "sim"
+
+
+def test_without_a_pin_the_clock_starts_at_the_host_s_time(tmp_path: Path) -> None:
+    settings_ = sim_settings(tmp_path)
+    before = datetime.now(UTC).timestamp()
+    devs = SimBackend().create(settings_)
+    after = datetime.now(UTC).timestamp()
+    try:
+        play(devs, "holster")
+        assert before <= devs.clock.wall_start <= after
+    finally:
+        devs.close()
+    assert load_scenario(shipped_scenario("patrol")).start is None  # the demo runs on real time
+
+
+def test_a_pin_that_comes_too_late_is_refused_naming_the_key(
+    tmp_path: Path, devices: SimDevices
+) -> None:
+    path = tmp_path / "pinned.toml"
+    path.write_text(PINNED)
+    devices.clock.wall()  # the recorder has read it: a pin now would rewrite what it was told
+    with pytest.raises(ScenarioError, match=r"key 'start': cannot pin the clock: too late") as e:
+        SimBackend().play(devices, path, lambda: None)
+    assert e.value.key == "start" and str(e.value).startswith(str(path))
+
+
+def test_a_clock_configured_never_set_cannot_be_pinned(tmp_path: Path) -> None:
+    settings_ = sim_settings(tmp_path)
+    settings_.clock_never_set = True
+    devs = SimBackend().create(settings_)
+    path = tmp_path / "pinned.toml"
+    path.write_text(PINNED)
+    try:
+        with pytest.raises(ScenarioError, match="never set"):
+            SimBackend().play(devs, path, lambda: None)
+    finally:
+        devs.close()
+
+
+def test_an_offset_is_honoured() -> None:
+    start = datetime(2024, 6, 1, 2, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert parse_scenario({"name": "x", "duration": 1, "start": start}).start == SIM_START_WALL
+
+
+bad_starts = st.one_of(
+    st.datetimes(timezones=st.none()),  # a local date-time: which zone?
+    st.datetimes(max_value=datetime(1969, 12, 30), timezones=st.just(UTC)),
+    st.dates(),
+    st.times(),
+    st.text(max_size=25),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(bad_starts)
+def test_a_start_that_is_not_an_offset_date_time_after_1970_is_refused(value: Any) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario({"name": "x", "duration": 1, "start": value}, source="s.toml")
+    assert caught.value.key == "start"
+    message = str(caught.value)
+    assert message.startswith("s.toml: key 'start': got ")
+    assert "allowed: a TOML date-time with an offset, after 1970" in message
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(st.datetimes(min_value=datetime(1970, 1, 2), timezones=st.timezones()))
+def test_every_offset_date_time_after_1970_is_a_start(value: datetime) -> None:
+    parsed = parse_scenario({"name": "x", "duration": 1, "start": value}).start
+    assert parsed == value.timestamp()

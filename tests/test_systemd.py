@@ -1,4 +1,5 @@
-"""The systemd units, checked by the real systemd-analyze (252 here, as on Bookworm).
+"""The systemd units, checked by the real systemd-analyze (252 here, as on Bookworm), and the
+install guide's account of them, checked against the files so the two cannot drift apart.
 
 ``security --offline=true`` scores the sandbox from the unit file alone; ``verify`` loads the
 unit as systemd would and reports every problem it sees. Both run on the files in systemd/ as
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "systemd"
 SERVICE = UNITS / "bodycam.service"
 CONSOLE = UNITS / "bodycam-console@.service"
+INSTALL_DOC = ROOT / "docs" / "install-pi.md"
 MAX_EXPOSURE = 1.5
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -116,11 +118,96 @@ def test_the_daemon_unit_says_what_the_daemon_needs() -> None:
     assert s["UMask"] == ["0077"] and s["MemoryDenyWriteExecute"] == ["yes"]
 
 
+@pytest.mark.parametrize("unit", [SERVICE, CONSOLE], ids=["daemon", "console"])
+def test_no_service_can_write_a_core_dump(unit: Path) -> None:
+    assert settings(unit)["LimitCORE"] == ["0"]
+
+
 def test_the_console_template_binds_to_its_tty() -> None:
     s = settings(CONSOLE)
     assert s["ExecStart"] == ["/usr/bin/bodycam console-serve --port /dev/%i"]
     assert s["BindsTo"] == ["dev-%i.device"] and "dev-%i.device" in s["After"]
     assert s["DeviceAllow"] == ["/dev/%i rw"] and s["User"] == ["bodycam"]
+
+
+# -- docs/install-pi.md says what the units do -------------------------------------------------
+
+# How a service runs rather than what it may do; the guide's sandbox table leaves these out.
+NOT_SANDBOX = {
+    "Type",
+    "NotifyAccess",
+    "WatchdogSec",
+    "ExecStartPre",
+    "ExecStart",
+    "Restart",
+    "RestartSec",
+    "RestartPreventExitStatus",
+    "TimeoutStopSec",
+    "KillMode",
+    "WorkingDirectory",
+}
+
+
+def service_section(unit: Path) -> dict[str, list[str]]:
+    """The ``[Service]`` settings of a unit, as :func:`settings` gives them."""
+    text = unit.read_text().split("[Service]", 1)[1].split("\n[", 1)[0]
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def cell_values(cell: str) -> list[str] | None:
+    """A cell's values: its code spans in order; *(empty)* is one empty value; *(not set)* None."""
+    if cell == "*(not set)*":
+        return None
+    if cell == "*(empty)*":
+        return [""]
+    return re.findall(r"`([^`]*)`", cell)
+
+
+def sandbox_table() -> list[tuple[list[str], list[str] | None, list[str] | None]]:
+    """(settings, daemon values, console values) for each row of the guide's sandbox table."""
+    section = INSTALL_DOC.read_text().split("### Every setting of the sandbox", 1)
+    assert len(section) == 2, "docs/install-pi.md has no sandbox table"
+    rows = []
+    for line in section[1].split("\n#", 1)[0].splitlines():
+        if line.startswith("| `"):
+            setting, daemon, console, _why = (c.strip() for c in line.strip().strip("|").split("|"))
+            keys = re.findall(r"`(\w+)=`", setting)
+            assert keys, line
+            rows.append((keys, cell_values(daemon), cell_values(console)))
+    return rows
+
+
+def test_the_install_guide_s_sandbox_table_is_what_the_units_say() -> None:
+    units = {"bodycam.service": service_section(SERVICE), "console": service_section(CONSOLE)}
+    documented: set[str] = set()
+    for keys, *values in sandbox_table():
+        for key in keys:
+            documented.add(key)
+            for (name, unit), want in zip(units.items(), values, strict=True):
+                assert unit.get(key) == want, (
+                    f"{key}= in {name}: guide {want}, unit {unit.get(key)}"
+                )
+    for name, unit in units.items():
+        missing = set(unit) - NOT_SANDBOX - documented
+        assert not missing, f"{name} settings missing from the guide's table: {sorted(missing)}"
+
+
+def test_the_install_guide_s_prose_about_the_service_is_what_its_unit_says() -> None:
+    section = INSTALL_DOC.read_text().split("## 4. The service", 1)[1]
+    prose = section.split("### Every setting of the sandbox", 1)[0]
+    unit = service_section(SERVICE)
+    claims = re.findall(r"`(\w+)=([^`]+)`", prose)
+    assert claims, "section 4 names no unit settings"
+    for key, value in claims:
+        assert value in unit.get(key, []), (
+            f"the guide says {key}={value}; the unit: {unit.get(key)}"
+        )
 
 
 LIBSECCOMP = ctypes.util.find_library("seccomp")

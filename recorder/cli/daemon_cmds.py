@@ -2,13 +2,18 @@
 
 Exit codes follow sysexits so systemd can tell a fault worth a restart from one that is not:
 0 clean shutdown; 2 bad command line; 69 (EX_UNAVAILABLE) backend or device unavailable;
-78 (EX_CONFIG) bad configuration or device not provisioned.
+78 (EX_CONFIG) bad configuration, no configuration file, or device not provisioned.
+
+Both forbid core dumps before they load a key (RLIMIT_CORE 0, soft and hard): a crash must not
+leave the device's private key on disk, however the daemon was started. The unit's LimitCORE=0
+says the same to systemd.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,6 +54,42 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(run=sim)
 
 
+# What to do when there is no configuration file at all, by command.
+_FIRST_CONTACT = {
+    "sim": (
+        "To try the simulator from a clone of the source, run `make demo`: it makes keys, a\n"
+        "provisioned simulated camera and demo/bodycam.toml, plays a patrol, then verifies and\n"
+        "exports it. After that: bodycam sim --config demo/bodycam.toml\n"
+        "Or point --config FILE at your own file (every key: docs/configuration.md)."
+    ),
+    "run": (
+        "The bodycam package installs /etc/bodycam/bodycam.toml (docs/install-pi.md); or point\n"
+        "--config FILE at your own. Without a Pi, try `bodycam sim` or `make demo`."
+    ),
+}
+
+
+def no_core_dumps() -> None:
+    """Forbid core dumps for this process and its children (a lowered hard limit is final).
+
+    Under the unit the limit is 0 already (LimitCORE=0), and setrlimit may be filtered out
+    (@resources); a limit that cannot be lowered is reported, and the daemon runs on.
+    """
+    if resource.getrlimit(resource.RLIMIT_CORE) == (0, 0):
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (OSError, ValueError) as e:
+        log.warning("cannot forbid core dumps (RLIMIT_CORE): %s", e)
+
+
+def _missing(path: Path) -> bool:
+    try:
+        return not path.exists()
+    except (OSError, ValueError):  # a name too long, or one no file can have
+        return False
+
+
 def _start(args: argparse.Namespace, overrides: dict[str, Any], scenario: Path | None) -> int:
     setup()
     try:
@@ -57,10 +98,13 @@ def _start(args: argparse.Namespace, overrides: dict[str, Any], scenario: Path |
             config = config.replace(overrides)
     except ConfigError as e:
         print(f"bodycam {args.command}: {e}", file=sys.stderr)
+        if _missing(args.config):
+            print(_FIRST_CONTACT[args.command], file=sys.stderr)
         return EX_CONFIG
     if scenario is not None and not scenario.is_file():
         print(f"bodycam {args.command}: {scenario}: no such scenario file", file=sys.stderr)
         return 2
+    no_core_dumps()  # before any key is loaded
     try:
         daemon = Daemon(config)
         daemon.install_signal_handlers()
