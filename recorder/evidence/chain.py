@@ -501,9 +501,13 @@ def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts
 
 
 def _entries(evidence_dir: Path, prefix: str) -> list[Path]:
-    """Every ``*.bcam`` entry, whatever it is; raises OSError if the directory cannot be read."""
-    with os.scandir(evidence_dir) as it:
-        names = [e.name for e in it if e.name.startswith(prefix) and e.name.endswith(".bcam")]
+    """Every ``*.bcam`` entry, whatever it is: none if the directory does not exist (yet: a
+    camera that never recorded); raises OSError if it exists and cannot be listed."""
+    try:
+        with os.scandir(evidence_dir) as it:
+            names = [e.name for e in it if e.name.startswith(prefix) and e.name.endswith(".bcam")]
+    except FileNotFoundError:
+        return []
     return [evidence_dir / n for n in sorted(names)]
 
 
@@ -531,7 +535,7 @@ def verify_dir(
 ) -> Report:
     """Check every ``*.bcam`` entry of ``evidence_dir`` and every stream they form; with the
     agency key (``identity``), media contents too (see ``reader``). Raises OSError only when the
-    directory itself cannot be listed."""
+    directory exists and cannot be listed."""
     prefix = {None: "", Kind.MEDIA: "segment-", Kind.AUDIT: "audit-"}[only]
     checks = [_check_one(p, device_pub, identity) for p in _entries(evidence_dir, prefix)]
     signed: dict[Kind, list[FileCheck]] = {Kind.MEDIA: [], Kind.AUDIT: []}
