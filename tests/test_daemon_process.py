@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from recorder.cli import main
 from recorder.evidence.reader import Verdict
 from tests.simdevice import SimDevice, scenario
 
@@ -151,3 +153,31 @@ def test_bodycam_sim_prints_its_console_pty_and_answers_there(tmp_path: Path) ->
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
+
+
+def test_killed_while_recording_it_resumes_by_itself_and_export_shows_the_cut(
+    tmp_path: Path,
+) -> None:
+    cam = SimDevice.provision(tmp_path, recording={"segment_s": 10})
+    proc, _ = start(cam, long_recording(tmp_path), "max")
+    wait_for("segment-00000002.bcam", cam.evidence)
+    proc.kill()  # the power goes mid-recording
+    assert proc.wait(timeout=5) == -signal.SIGKILL
+    torn = int(cam.segments()[-1].stem.split("-")[1])
+    nobody_presses = scenario(tmp_path / "idle.toml", 100000, "")
+    proc, _ = start(cam, nobody_presses, "max")
+    wait_for(f"segment-{torn + 2:08d}.bcam", cam.evidence)  # recording again, by itself
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 0
+
+    out = tmp_path / "export"
+    keys = ["--agency-key", str(tmp_path / "keys/agency.key")]
+    pub = ["--device-pub", str(cam.config.state_dir / "device.pub")]
+    assert main(["export", str(cam.evidence), *keys, *pub, "--out", str(out)]) == 1  # INCOMPLETE
+    outputs = json.loads((out / "report.json").read_text())["outputs"]
+    cut, resumed = outputs
+    assert cut["trigger"] == "button" and resumed["trigger"] == "resume"
+    assert resumed["resumes"]["recording_id"] == cut["recording_id"]
+    assert resumed["resumes"]["torn_segment"] == torn
+    assert resumed["resumes"]["gap_s"] > 0  # the seconds the camera was off, in wall time
+    assert "after a power cut" in (out / "report.txt").read_text()

@@ -27,7 +27,7 @@ from recorder.evidence.keys import fingerprint, raw_public
 from recorder.evidence.media import STREAM_VIDEO, Frame, decode_frames
 from recorder.evidence.reader import Verdict, decrypt_file
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
-from recorder.export.recordings import Hole, Recording, plan, time_hole
+from recorder.export.recordings import Hole, Recording, plan, power_cut, time_hole
 
 __all__ = ["ExportRefused", "ExportReport", "export", "hole_summary"]
 
@@ -152,6 +152,7 @@ def export(
             progress(done, total)
 
     exported: dict[int, tuple[int, int]] = {}
+    by_recording: dict[str, dict[int, tuple[int, int]]] = {}
     for rec in layout.recordings:
         spans: dict[int, tuple[int, int]] = {}
         verdict = rec.verdict
@@ -185,10 +186,14 @@ def export(
             else:
                 error = ""
         exported |= spans
+        by_recording[rec.recording_id] = spans
         for hole in rec.holes:
             file_span = (mp4.first_pts_us, mp4.duration_s) if mp4 else None
             time_hole(hole, layout, spans, file_span)
-        result.outputs.append(_output(rec, verdict, path, mp4, error))
+        output = _output(rec, verdict, path, mp4, error)
+        if (cut := power_cut(rec, layout, by_recording)) is not None:
+            output["resumes"] = cut
+        result.outputs.append(output)
     for hole in layout.unattributed:
         time_hole(hole, layout, exported)
     result.unattributed = layout.unattributed
@@ -294,6 +299,8 @@ def render_text(doc: dict[str, Any]) -> str:
         ):
             if o.get(key) is not None:
                 lines.append(f"    {key + ':':<14}{o[key]}")
+        if (cut := o.get("resumes")) is not None:
+            lines.append(f"    resumes:      {_resume_text(cut)}")
         lines += [f"    because:      {r}" for r in o["reasons"]]
         for h in o["holes"]:
             lines += _hole_text(h)
@@ -317,6 +324,15 @@ def render_text(doc: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _resume_text(cut: dict[str, Any]) -> str:
+    """A recording the camera started by itself after a power cut, and what the cut cost."""
+    gap = f"{cut['gap_s']} s" if cut["gap_s"] is not None else "a length no signed time gives"
+    return (
+        f"recording {cut['recording_id']} after a power cut (segment #{cut['torn_segment']} "
+        f"torn): no footage from {cut['from'] or '?'} to {cut['to'] or '?'}, {gap}"
+    )
 
 
 def hole_segments(h: dict[str, Any]) -> str:

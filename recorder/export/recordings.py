@@ -36,7 +36,16 @@ from recorder.evidence.chain import FileCheck, Report
 from recorder.evidence.header import Kind, LinkState
 from recorder.evidence.reader import Verdict
 
-__all__ = ["AuditFacts", "Hole", "Plan", "Recording", "plan", "time_hole"]
+__all__ = [
+    "AuditFacts",
+    "Hole",
+    "Plan",
+    "Recording",
+    "frame_wall",
+    "plan",
+    "power_cut",
+    "time_hole",
+]
 
 _UNSIGNED = (Verdict.FOREIGN, Verdict.MALFORMED)
 
@@ -220,6 +229,8 @@ class AuditFacts:
     """seq -> its segment_close event."""
     stopped: dict[str, list[int]] = field(default_factory=dict)
     """recording_id -> the segments its record_stop lists."""
+    resumed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """recording_id -> its record_start, for a recording that resumed after a power cut."""
 
     @classmethod
     def of(cls, report: Report) -> AuditFacts:
@@ -234,6 +245,9 @@ class AuditFacts:
                     facts.opened.setdefault(seq, e)
                 elif e["event"] == "segment_close" and seq:
                     facts.closed.setdefault(seq, e)
+                elif e["event"] == "record_start" and e.get("trigger") == "resume":
+                    if isinstance(rid, str):
+                        facts.resumed.setdefault(rid, e)
                 elif e["event"] == "record_stop" and isinstance(rid, str):
                     listed = e.get("segments")
                     if isinstance(listed, list):
@@ -373,7 +387,7 @@ def _holes(
     rec.holes.sort(key=lambda h: (h.first, h.cut))
 
 
-def _wall(check: FileCheck, pts_us: int) -> str | None:
+def frame_wall(check: FileCheck, pts_us: int) -> str | None:
     """The device's wall time of a frame, from its segment's header, when the clock was set."""
     meta = check.outcome.header.meta  # type: ignore[union-attr]
     start, mono = meta.get("wall_start"), meta.get("mono_start_us")
@@ -404,7 +418,7 @@ def time_hole(
     if before:
         seq = max(before)
         pts = spans[seq][1]
-        sides.append((pts, _wall(plan.chosen[seq], pts), f"the last frame of #{seq}"))
+        sides.append((pts, frame_wall(plan.chosen[seq], pts), f"the last frame of #{seq}"))
     elif (e := plan.audit.opened.get(hole.first)) is not None:
         sides.append(
             (
@@ -418,7 +432,7 @@ def time_hole(
     if after:
         seq = min(after)
         pts = spans[seq][0]
-        sides.append((pts, _wall(plan.chosen[seq], pts), f"the first frame of #{seq}"))
+        sides.append((pts, frame_wall(plan.chosen[seq], pts), f"the first frame of #{seq}"))
     elif (e := plan.audit.closed.get(hole.last)) is not None:
         sides.append(
             (
@@ -452,3 +466,43 @@ def _int(value: Any) -> int | None:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def power_cut(
+    rec: Recording, plan: Plan, exported: dict[str, dict[int, tuple[int, int]]]
+) -> dict[str, Any] | None:
+    """For a recording the camera started by itself after a power cut (trigger ``resume``):
+    which recording the cut ended, and the footage it cost, from that recording's last exported
+    frame to this one's first (wall times from the segments' headers; each boot has its own
+    device clock, so only wall times compare across the cut).
+
+    ``exported`` maps each recording id to its exported segments' (first, last) video pts."""
+    start = plan.audit.resumed.get(rec.recording_id)
+    if start is None:
+        return None
+    cut_rid, after = start.get("resumes"), _seq(start.get("after_seq"))
+    out: dict[str, Any] = {
+        "recording_id": cut_rid if isinstance(cut_rid, str) else None,
+        "torn_segment": after,
+        "from": None,
+        "to": None,
+        "gap_s": None,
+    }
+    before = exported.get(out["recording_id"] or "", {})
+    mine = exported.get(rec.recording_id, {})
+    if before:
+        seq = max(before)
+        out["from"] = frame_wall(plan.chosen[seq], before[seq][1])
+    if mine:
+        seq = min(mine)
+        out["to"] = frame_wall(plan.chosen[seq], mine[seq][0])
+    if out["from"] and out["to"]:
+        t0, t1 = (
+            datetime.fromisoformat(w.replace("Z", "+00:00")) for w in (out["from"], out["to"])
+        )
+        out["gap_s"] = round((t1 - t0).total_seconds(), 3)
+    return out
+
+
+def _parse_wall(wall: str) -> datetime:
+    return datetime.fromisoformat(wall.replace("Z", "+00:00"))
