@@ -41,7 +41,15 @@ from recorder.evidence.reader import FileReader, Outcome, Verdict
 from recorder.evidence.records import RecordType
 from recorder.evidence.state import file_name
 
-__all__ = ["EXIT_CODES", "FileCheck", "Line", "Report", "verify_dir", "verify_dir_kind"]
+__all__ = [
+    "EXIT_CODES",
+    "FileCheck",
+    "Line",
+    "Report",
+    "noted_nothing",
+    "verify_dir",
+    "verify_dir_kind",
+]
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2, 3, 4
 EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: no code a verdict uses
@@ -293,7 +301,7 @@ def _span(lo: int, hi: int) -> str:
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
-def _noted_nothing(link: Link) -> bool:
+def noted_nothing(link: Link) -> bool:
     """A TORN note of 0 records and no chain: at recovery there was no file of that number with
     a valid header (the camera reserved the number and was cut before writing one)."""
     return link.state is LinkState.TORN and link.records == 0 and link.chain == bytes(32)
@@ -328,7 +336,7 @@ def _check_named(
     """Hold a file with no readable header to what its successor signed about its number."""
     if pred.outcome.verdict is Verdict.UNREADABLE:
         return
-    if _noted_nothing(link):
+    if noted_nothing(link):
         pred.note(
             f"#{succ_seq}'s recovery note confirms it had no header"
             + facts.recovery(kind, link.seq)
@@ -441,7 +449,7 @@ def _check_stream(
             _check_link(s.genuine[seq - 1], link, seq)
         elif seq - 1 in named:
             _check_named(named[seq - 1], link, kind, seq, facts)
-        elif _noted_nothing(link):
+        elif noted_nothing(link):
             reserved.add(seq - 1)
             _reserved_line(s, seq - 1, facts)
     highest = max(s.genuine, default=0)

@@ -32,8 +32,8 @@ from datetime import datetime
 from typing import Any
 
 from recorder.evidence.audit import rfc3339
-from recorder.evidence.chain import FileCheck, Report
-from recorder.evidence.header import Kind, LinkState
+from recorder.evidence.chain import FileCheck, Report, noted_nothing
+from recorder.evidence.header import Kind
 from recorder.evidence.reader import Verdict
 
 __all__ = [
@@ -183,27 +183,10 @@ def _same_segment(a: FileCheck, b: FileCheck) -> bool:
     return a.outcome.header == b.outcome.header and a.outcome.chains[:n] == b.outcome.chains[:n]
 
 
-def _choose(copies: list[FileCheck], successors: list[FileCheck]) -> FileCheck:
-    """The copy the next segment's signed link names; else the one with most verified records."""
-
-    def named(c: FileCheck) -> bool:
-        o = c.outcome
-        for s in successors:
-            link = s.outcome.header.prev  # type: ignore[union-attr]
-            if (
-                link.state is not LinkState.NONE
-                and o.header is not None
-                and link.segment_id == o.header.segment_id
-                and len(o.chains) > link.records
-                and o.chains[link.records] == link.chain
-            ):
-                return True
-        return False
-
-    def rank(c: FileCheck) -> tuple[bool, int, int]:
-        return named(c), c.outcome.valid, -c.outcome.verdict.rank
-
-    return max(copies, key=rank)  # the first of equals: copies are in path order
+def _taken(copies: list[FileCheck]) -> FileCheck:
+    """The copy the verifier took for this number (the others it marked as duplicates: it
+    prefers the one the next file's signed link names, then the one that verifies better)."""
+    return next((c for c in copies if not c.duplicate), copies[0])
 
 
 def _what_is_here(lo: int, hi: int, report: Report) -> str:
@@ -278,10 +261,10 @@ def plan(report: Report) -> Plan:
         # never export footage this device did not sign
         if h is not None and h.kind is Kind.MEDIA and c.outcome.verdict not in _UNSIGNED:
             copies[h.seq].append(c)
-    chosen = {seq: _choose(cs, copies.get(seq + 1, [])) for seq, cs in copies.items()}
+    chosen = {seq: _taken(cs) for seq, cs in copies.items()}
     audit = AuditFacts.of(report)
     claims = _header_claims(chosen) + audit.claims()
-    reserved = {c.seq - 1 for cs in copies.values() for c in cs if _noted_nothing(c)}
+    reserved = {c.seq - 1 for cs in copies.values() for c in cs if _notes_nothing(c)}
     extent: dict[str, tuple[int, int]] = {}
     for cl in claims:
         lo, hi = extent.get(cl.rid, (cl.lo, cl.hi))
@@ -323,11 +306,9 @@ def plan(report: Report) -> Plan:
     return Plan(recordings, unattributed, chosen, audit)
 
 
-def _noted_nothing(c: FileCheck) -> bool:
-    """Its link is a TORN note of 0 records and no chain: the camera reserved the number before
-    it and was cut before writing that file's header, so nothing was ever recorded there."""
-    link = c.outcome.header.prev  # type: ignore[union-attr]
-    return link.state is LinkState.TORN and link.records == 0 and link.chain == bytes(32)
+def _notes_nothing(c: FileCheck) -> bool:
+    """Its link says the number before it was reserved and never written (chain.noted_nothing)."""
+    return noted_nothing(c.outcome.header.prev)  # type: ignore[union-attr]
 
 
 def _rid(c: FileCheck) -> str:
