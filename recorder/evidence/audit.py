@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,15 @@ from recorder.evidence.errors import FormatError
 from recorder.evidence.jsonobj import loads_object
 from recorder.evidence.state import EvidenceStream
 
-__all__ = ["ENVELOPE", "EVENTS", "AuditLog", "decode_event", "encode_event", "rfc3339"]
+__all__ = [
+    "ENVELOPE",
+    "EVENTS",
+    "AuditLog",
+    "decode_event",
+    "encode_event",
+    "media_head",
+    "rfc3339",
+]
 
 EVENTS = frozenset(
     {
@@ -46,6 +55,8 @@ def rfc3339(epoch: float) -> str:
         datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     )
 
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 ENVELOPE = frozenset({"n", "event", "wall", "mono_us", "media"})
 """The keys every audit event has (section 10); the rest are the event's own fields."""
@@ -98,7 +109,25 @@ def decode_event(plaintext: bytes) -> dict[str, Any]:
         value = event.get(key)
         if value is not None and (type(value) is not int or value < 0):
             raise FormatError(f"'{key}' is {_shown(value)}; a whole number or null allowed")
+    if event.get("media") is not None:
+        media_head(event)
     return event
+
+
+def media_head(event: dict[str, Any]) -> tuple[int, int, bytes] | None:
+    """The media stream's head an event carries (section 10.1): (seq, records, chain), or None
+    when it has none; raise FormatError naming what is wrong."""
+    head = event.get("media")
+    if head is None:
+        return None
+    if not isinstance(head, dict) or set(head) != {"seq", "records", "chain"}:
+        raise FormatError(f"'media' is {_shown(head)}; an object of seq, records and chain allowed")
+    seq, records, chain = head["seq"], head["records"], head["chain"]
+    if type(seq) is not int or seq < 1 or type(records) is not int or records < 0:
+        raise FormatError(f"'media' is {_shown(head)}; seq >= 1 and records >= 0 allowed")
+    if not isinstance(chain, str) or not _HEX64.fullmatch(chain):
+        raise FormatError(f"'media' chain is {_shown(chain)}; 64 lowercase hex digits allowed")
+    return seq, records, bytes.fromhex(chain)
 
 
 class AuditLog:

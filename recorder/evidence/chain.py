@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from recorder.evidence.audit import decode_event
+from recorder.evidence.audit import decode_event, media_head
 from recorder.evidence.errors import FormatError
 from recorder.evidence.header import Kind, Link, LinkState
 from recorder.evidence.reader import FileReader, Outcome, Verdict
@@ -244,6 +244,9 @@ class _AuditFacts:
     """Media seq -> (its record count at close, the audit log that says so)."""
     recovered: dict[tuple[Kind, int], tuple[int, int]] = field(default_factory=dict)
     """(stream, seq) -> (the audit log, event number) of its ``recovered`` event."""
+    heads: dict[int, tuple[int, bytes, int, int]] = field(default_factory=dict)
+    """Media seq -> the furthest head of it an event carries (section 10.1): (records, chain,
+    the audit log, the event number)."""
 
     @classmethod
     def of(cls, audit: list[FileCheck]) -> _AuditFacts:
@@ -251,6 +254,9 @@ class _AuditFacts:
         streams = {k.name.lower(): k for k in Kind}
         for a in audit:
             for e in a.events:
+                head = media_head(e)  # decode_event has checked it
+                if head is not None and head[1] >= facts.heads.get(head[0], (-1,))[0]:
+                    facts.heads[head[0]] = (head[1], head[2], a.seq, e["n"])
                 seq = e.get("seq")  # decode_event admits a whole number or null only
                 if seq is None:
                     continue
@@ -494,6 +500,17 @@ def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts
                 )
         elif seq > highest:
             gone.append(seq)
+    for seq, (records, chain, audit_seq, n) in facts.heads.items():
+        c = media.genuine.get(seq)
+        where = f"audit #{audit_seq} event {n}"
+        if c is None:
+            if seq > highest and seq not in named:
+                gone.append(seq)
+        elif c.outcome.verdict.rank <= Verdict.INCOMPLETE.rank:
+            if c.outcome.valid < records:
+                c.downgrade(Verdict.TAMPERED, f"truncated: {where} saw {records} records of it")
+            elif c.outcome.chains[records] != chain:
+                c.downgrade(Verdict.TAMPERED, f"records differ from what {where} saw of it")
     for lo, hi in _ranges(gone):
         media.line(Verdict.MISSING, lo, hi, "in the audit log, not here")
     for seq, (records, _) in facts.closed.items():
@@ -503,6 +520,37 @@ def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts
                 Verdict.TAMPERED,
                 f"truncated: the audit log saw it closed with {records} records",
             )
+
+
+def _audit_named_by_media(audit: _Stream, media: _Stream) -> None:
+    """Each segment's header names the audit log and event its opening went to (section 10.1):
+    an audit log withheld from the end of its stream shows as MISSING, and one that lacks that
+    event, or has another there, as TAMPERED."""
+    highest = max(audit.genuine, default=0)
+    gone: dict[int, int] = {}
+    for seq, c in media.genuine.items():
+        meta = c.outcome.header.meta  # type: ignore[union-attr]
+        a, n = meta.get("audit_seq"), meta.get("audit_n")
+        if type(a) is not int or type(n) is not int or a < 1 or n < 0:
+            continue  # written before the streams named each other
+        log = audit.genuine.get(a)
+        if log is None:
+            if a > highest:
+                gone.setdefault(a, seq)
+            continue
+        if log.outcome.verdict.rank > Verdict.INCOMPLETE.rank:
+            continue
+        event = next((e for e in log.events if e["n"] == n), None)
+        if event is None:
+            if log.outcome.final:  # a torn log may have lost it to the cut
+                log.downgrade(Verdict.TAMPERED, f"has no event {n}, which segment #{seq} names")
+        elif event["event"] != "segment_open" or event.get("seq") != seq:
+            log.downgrade(
+                Verdict.TAMPERED, f"event {n} is not the segment_open segment #{seq} names"
+            )
+    for lo, hi in _ranges(gone):
+        named_by = ", ".join(f"#{gone[a]}" for a in range(lo, hi + 1) if a in gone)
+        audit.line(Verdict.MISSING, lo, hi, f"named by segment {named_by}'s header, not here")
 
 
 # --- a directory ---------------------------------------------------------------------------------
@@ -554,6 +602,8 @@ def verify_dir(
     facts = _AuditFacts.of(signed[Kind.AUDIT])
     kinds = (Kind.AUDIT, Kind.MEDIA) if only is None else (only,)
     streams = [_check_stream(k, signed[k], headerless, facts, only is None) for k in kinds]
+    if only is None:
+        _audit_named_by_media(streams[0], streams[1])
     keyed = [_file_line(c) for c in checks]
     for s in streams:
         for line in s.lines:

@@ -1,4 +1,4 @@
-"""Section 12.1: the camera's checkpoints (C2SP tlog-checkpoint) and the leaves of its tree.
+"""Section 14: the camera's checkpoints (C2SP tlog-checkpoint) and the leaves of its tree.
 
 A checkpoint is a signed note (``note``) whose text is three lines: the origin, which names the
 device by its key id, the tree size in decimal, and the RFC 6962 root hash in base64::

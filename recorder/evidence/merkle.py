@@ -1,4 +1,4 @@
-"""Section 12: the camera's log, an RFC 6962 Merkle tree over its finished evidence files.
+"""Section 14: the camera's log, an RFC 6962 Merkle tree over its finished evidence files.
 
 The definitions are RFC 6962 section 2.1 (and RFC 9162 section 2.1 for the proof checks), kept
 close to the text: ``MTH`` is :func:`root`, ``PATH`` is :func:`inclusion_proof`, ``PROOF`` is

@@ -1,4 +1,4 @@
-"""Section 12.2: C2SP signed notes, with Ed25519 signatures and tlog-cosignature/v1 cosignatures.
+"""Section 14: C2SP signed notes, with Ed25519 signatures and tlog-cosignature/v1 cosignatures.
 
 A note is text a person can read, a blank line, then signature lines::
 
