@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +29,10 @@ from hal.camera import EncodedFrame
 from hal.inputs import InputEvent
 from recorder.config import Config
 from recorder.evidence.audit import AuditLog
-from recorder.evidence.header import Kind, LinkState, Suite
+from recorder.evidence.errors import StateError
+from recorder.evidence.header import Kind, Link, LinkState, Suite
 from recorder.evidence.state import EvidenceStream, write_json_atomic
+from recorder.evidence.tlog import DeviceLog
 from recorder.recording import RecordingWriter, WriteFailed
 from recorder.ringbuffer import RingBuffer
 from recorder.statemachine import (
@@ -100,6 +103,7 @@ class Recorder:
         keystore = devices.keystore
         device_pub = Ed25519PublicKey.from_public_bytes(keystore.public_key_bytes)
         evidence, state = config.evidence_dir, config.state_dir
+        self.log = DeviceLog(state, device_pub, keystore.sign)
         self.media = EvidenceStream(
             evidence,
             state,
@@ -109,8 +113,11 @@ class Recorder:
             recipients=recipients,
             suite=_SUITES[rec["suite"]],
             guard=self._guard,
+            on_finished=self._finished,
         )
-        audit_stream = EvidenceStream(evidence, state, Kind.AUDIT, keystore, device_pub)
+        audit_stream = EvidenceStream(
+            evidence, state, Kind.AUDIT, keystore, device_pub, on_finished=self._finished
+        )
         self.boot_id = secrets.token_hex(8)
         self.audit_log = AuditLog(audit_stream, {**self._base_meta(), "boot_id": self.boot_id})
         self.writer: RecordingWriter | None = None
@@ -132,7 +139,14 @@ class Recorder:
         """Recover from a crash if there was one, log the boot, and record again at once if
         the power went while recording (``recording.resume_after_power_loss``)."""
         notes = [(s.kind, s.recover()) for s in (self.media, self.audit_log.stream)]
-        self.audit("boot", firmware=recorder.__version__, config=self.config.source)
+        for stream in (self.media, self.audit_log.stream):  # a cut before a file was logged
+            self._log_finished(self.log.catch_up, stream.kind, stream.last)
+        self.audit(
+            "boot",
+            firmware=recorder.__version__,
+            config=self.config.source,
+            checkpoint=self._checkpoint(),
+        )
         for kind, link in notes:
             if link is not None:
                 self.audit(
@@ -302,6 +316,28 @@ class Recorder:
         if last.state is LinkState.NONE:
             return None
         return {"seq": last.seq, "records": last.records, "chain": last.chain.hex()}
+
+    def _finished(self, kind: Kind, link: Link) -> None:
+        """A file is finished: log it and sign a checkpoint; audit that (media files only: the
+        audit log's own close is the last thing written to it, and the next boot's ``boot``
+        event carries the checkpoint that close made)."""
+        logged = self._log_finished(self.log.add, kind, link)
+        if logged and kind is Kind.MEDIA and self.audit_log.is_open:
+            self.audit("checkpoint", **(self._checkpoint() or {}))
+
+    def _log_finished(self, add: Callable[[Kind, Link], object], kind: Kind, link: Link) -> bool:
+        try:
+            add(kind, link)
+        except (OSError, StateError, ValueError) as e:
+            self._fault(f"the camera's log could not take a file: {e}")
+            return False
+        return True
+
+    def _checkpoint(self) -> dict[str, Any] | None:
+        """The latest checkpoint, as the audit log records it: its size and root."""
+        if self.log.checkpoint is None:
+            return None
+        return {"size": self.log.tree.size, "root": self.log.tree.root().hex()}
 
     def _guard(self, nbytes: int) -> None:
         """Refuse a media write that would eat into the reserve kept for closing files."""

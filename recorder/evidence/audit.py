@@ -46,6 +46,7 @@ EVENTS = frozenset(
         "console_close",
         "console_auth",
         "console_command",
+        "checkpoint",
     }
 )
 

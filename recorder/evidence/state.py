@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,11 @@ class EvidenceStream:
         recipients: tuple[X25519PublicKey, ...] = (),
         suite: Suite = Suite.AES_256_GCM,
         guard: Guard = _no_guard,
+        on_finished: Callable[[Kind, Link], None] | None = None,
     ) -> None:
         self.evidence_dir = evidence_dir
+        self._on_finished = on_finished
+        """Told of every file this stream finishes: closed, or found torn (the camera's log)."""
         self.kind = kind
         self._signer = signer
         self._pub = device_pub
@@ -142,6 +146,7 @@ class EvidenceStream:
                 self.recovered_meta = dict(o.header.meta)
         self.last, self._open = link, None
         self._save()
+        self._finished()
         return link
 
     def open(self, meta: dict[str, Any]) -> EvidenceFile:
@@ -198,4 +203,9 @@ class EvidenceStream:
             raise
         self._open = None
         self._save()
+        self._finished()
         return self.last
+
+    def _finished(self) -> None:
+        if self._on_finished is not None:
+            self._on_finished(self.kind, self.last)

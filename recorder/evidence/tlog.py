@@ -1,0 +1,146 @@
+"""Section 14, the device side: the camera's log of its finished files, and its checkpoints.
+
+Every evidence file the camera finishes, in either stream (closed with its FINAL record, or
+found torn at recovery), becomes the next leaf of one RFC 6962 tree. The camera keeps, in its
+state directory:
+
+- ``tlog.json``: the tree's compact range (one hash per bit of its size), how far each stream
+  has been logged, and the latest signed checkpoint. Replaced atomically, as the sequence
+  numbers are, so a cut leaves the old state or the new one;
+- ``tlog.leaves``: the leaf hashes in order (32 bytes each, about 0.5 MB a year at one file a
+  minute), appended and synced before ``tlog.json`` moves on. The tree needs only the compact
+  range; the leaves let the camera answer inclusion and consistency proofs without rereading its
+  footage. A leaf hash past the size ``tlog.json`` records is a cut between the two writes, and is
+  ignored.
+
+A file finished but not yet logged (a cut between the file's FINAL and the log's state) is
+logged at the next start by :meth:`DeviceLog.catch_up`, from the stream's own state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from recorder.evidence.checkpoint import Checkpoint, device_origin, file_leaf
+from recorder.evidence.errors import StateError
+from recorder.evidence.header import Kind, Link, LinkState
+from recorder.evidence.merkle import (
+    HASH_SIZE,
+    CompactRange,
+    consistency_proof,
+    inclusion_proof,
+)
+from recorder.evidence.note import Note, sign
+from recorder.evidence.state import write_json_atomic
+
+__all__ = ["DeviceLog"]
+
+STATE = "tlog.json"
+LEAVES = "tlog.leaves"
+
+
+class DeviceLog:
+    """The camera's log: :meth:`add` each finished file; each add signs a new checkpoint."""
+
+    def __init__(
+        self, state_dir: Path, device_pub: Ed25519PublicKey, sign_fn: Callable[[bytes], bytes]
+    ) -> None:
+        self._state = state_dir / STATE
+        self._leaves = state_dir / LEAVES
+        self._pub = device_pub
+        self._sign = sign_fn
+        raw = device_pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.origin = device_origin(raw)
+        self.tree, self.logged, self.checkpoint = self._load()
+
+    def _load(self) -> tuple[CompactRange, dict[str, int], Note | None]:
+        try:
+            d = json.loads(self._state.read_text())
+        except FileNotFoundError:
+            return CompactRange(), {}, None
+        except (OSError, ValueError) as e:
+            raise StateError(f"{self._state}: unreadable log state: {e}") from None
+        try:
+            tree = CompactRange(int(d["size"]), [bytes.fromhex(h) for h in d["hashes"]])
+            logged = {str(k): int(v) for k, v in d["logged"].items()}
+            note = Note.parse(d["checkpoint"].encode()) if d.get("checkpoint") else None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise StateError(f"{self._state}: unreadable log state: {e!r}") from None
+        return tree, logged, note
+
+    def _save(self) -> None:
+        write_json_atomic(
+            self._state,
+            {
+                "size": self.tree.size,
+                "hashes": [h.hex() for h in self.tree.hashes],
+                "logged": self.logged,
+                "checkpoint": self.checkpoint.encode().decode() if self.checkpoint else None,
+            },
+        )
+
+    def add(self, kind: Kind, link: Link) -> Note:
+        """Log a finished file (the link its successor will carry) and sign a checkpoint."""
+        if link.state is LinkState.NONE:
+            raise ValueError("a NONE link names no file")
+        key = kind.name.lower()
+        if link.seq <= self.logged.get(key, 0):
+            raise StateError(f"{key} #{link.seq} is already in the log")
+        leaf = file_leaf(kind, link.seq, link.segment_id, link.records, link.chain)
+        self._append_leaf(leaf)
+        self.tree.append(leaf)
+        self.logged[key] = link.seq
+        text = Checkpoint(self.origin, self.tree.size, self.tree.root()).text()
+        self.checkpoint = Note(text).with_signatures(sign(text, self.origin, self._pub, self._sign))
+        self._save()
+        return self.checkpoint
+
+    def catch_up(self, kind: Kind, last: Link) -> Note | None:
+        """Log the stream's last finished file if a cut came before it was logged."""
+        if last.state is LinkState.NONE or last.seq <= self.logged.get(kind.name.lower(), 0):
+            return None
+        return self.add(kind, last)
+
+    def _append_leaf(self, leaf: bytes) -> None:
+        size = self.tree.size * HASH_SIZE
+        fd = os.open(self._leaves, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            if os.fstat(fd).st_size < size:
+                raise StateError(
+                    f"{self._leaves}: holds fewer leaves than the tree's {self.tree.size}"
+                )
+            os.ftruncate(fd, size)  # a leaf past the size: a cut before tlog.json moved on
+            os.pwrite(fd, leaf, size)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+
+    def leaves(self, size: int | None = None) -> list[bytes]:
+        """The first ``size`` leaf hashes (all of them by default)."""
+        size = self.tree.size if size is None else size
+        if not 0 <= size <= self.tree.size:
+            raise ValueError(f"size {size} is not within the log's {self.tree.size}")
+        with contextlib.suppress(FileNotFoundError), self._leaves.open("rb") as f:
+            data = f.read(size * HASH_SIZE)
+            if len(data) == size * HASH_SIZE:
+                return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+        raise StateError(f"{self._leaves}: holds fewer leaves than {size}")
+
+    def consistency(self, old: int, new: int | None = None) -> list[bytes]:
+        """The RFC 6962 proof that the tree of size ``old`` is a prefix of size ``new``."""
+        return consistency_proof(self.leaves(new), old)
+
+    def inclusion(self, index: int, size: int | None = None) -> list[bytes]:
+        """The RFC 6962 audit path of leaf ``index`` in the tree of ``size``."""
+        return inclusion_proof(self.leaves(size), index)
+
+    def status(self) -> dict[str, Any]:
+        return {"origin": self.origin, "size": self.tree.size, "root": self.tree.root().hex()}
