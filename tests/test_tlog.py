@@ -41,6 +41,10 @@ def test_every_finished_file_is_a_leaf_and_the_checkpoint_is_signed(tmp_path: Pa
     files = list(cam.evidence.glob("*.bcam"))
     assert log.tree.size == len(files)  # both streams, one tree
     assert set(log.leaves()) == leaves_from_the_files(cam)
+    assert {(leaf.kind, leaf.seq) for leaf in log.listing()} == {
+        (Kind.MEDIA if p.name.startswith("segment") else Kind.AUDIT, int(p.stem.split("-")[1]))
+        for p in files
+    }  # the listing names every file
     assert log.checkpoint is not None
     verify(log.checkpoint, log.origin, cam.device_pub)
     cp = Checkpoint.parse(log.checkpoint.text)
@@ -88,11 +92,13 @@ def test_a_leaf_written_past_the_logged_size_is_a_cut_and_is_replaced(tmp_path: 
     leaves = cam.config.state_dir / LEAVES
     size = the_log(cam).tree.size
     with leaves.open("ab") as f:
-        f.write(b"\xee" * 32)  # appended and synced, then the cut before tlog.json moved on
+        f.write(
+            b"\x02" + b"\xee" * 60
+        )  # appended and synced, then the cut before tlog.json moved on
     camera = Camera(cam)
     camera.shut_down()
     log = the_log(cam)
-    assert log.tree.size > size and b"\xee" * 32 not in log.leaves()
+    assert log.tree.size > size and all(leaf.chain != b"\xee" * 32 for leaf in log.listing())
     assert root(log.leaves()) == log.tree.root()
 
 
