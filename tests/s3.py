@@ -10,6 +10,7 @@ store under COMPLIANCE lock keeps until then.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ class S3:
     credentials: Credentials
 
     def client(self) -> Any:
-        return make_client(self.endpoint, self.region, self.credentials)
+        return _client(self.endpoint, self.region, self.credentials)
 
     def env(self) -> dict[str, str]:
         """The environment a ``bodycam offload`` process is given its credentials in."""
@@ -60,6 +61,11 @@ class S3:
             for v in page.get("Versions", []):
                 count[v["Key"]] = count.get(v["Key"], 0) + 1
         return count
+
+
+@functools.cache
+def _client(endpoint: str, region: str, credentials: Credentials) -> Any:
+    return make_client(endpoint, region, credentials)
 
 
 def _env_file(path: Path) -> dict[str, str]:
