@@ -151,8 +151,7 @@ class Uploader:
                 self.pace.skip(item.size)
                 if remote.retained(self.store.clock.now(), self.days):
                     return Sent(item, "present", remote)
-                self.store.retain(item.key, remote.version_id, self._until())
-                return Sent(item, "locked", self._confirm(item, digest))
+                return Sent(item, "locked", self._confirm(item, digest))  # _confirm locks it
             if not (item.grows and remote.size < item.size):
                 raise Conflict(
                     f"{item.what}: the bucket holds other bytes under {item.key} "
