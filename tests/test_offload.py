@@ -25,6 +25,8 @@ from recorder.cli import main
 from recorder.evidence.keys import key_id, raw_public
 from recorder.evidence.tlog import LEAVES
 from recorder.logs import LOGGERS
+from recorder.offload import upload
+from recorder.offload.pace import Pace, PacedBody
 from recorder.offload.plan import COSIGNED
 from tests.s3 import S3
 from tests.simdevice import SimDevice
@@ -371,3 +373,34 @@ def test_other_bytes_under_an_evidence_key_are_a_conflict_and_are_not_written_ov
     assert versions[key] == 1  # not written over
     assert set(versions) == {*expected_files(shifts), f"{prefix(shifts)}/log/leaves"}
     assert path.exists()
+
+
+class FlippedOnTheWay(PacedBody):
+    """A body one bit of which changes between the camera's digest and the wire."""
+
+    def __init__(self, data: bytes | memoryview, pace: Pace) -> None:
+        flipped = bytearray(data)
+        flipped[len(flipped) // 2] ^= 0x10
+        super().__init__(bytes(flipped), pace)
+
+
+@pytest.mark.parametrize("part_mib", [16, 5], ids=["put", "multipart"])
+def test_a_body_changed_on_the_way_is_refused_by_the_store(
+    tmp_path: Path,
+    s3: S3,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    part_mib: int,
+) -> None:
+    """Content-MD5 on every PUT and every part: the store checks it before it keeps a byte."""
+    cam, _ = big_segment(tmp_path, 6)
+    bucket = s3.bucket()
+    monkeypatch.setattr(upload, "PacedBody", FlippedOnTheWay)
+    code, _, err = run_offload(
+        configure(cam, s3, bucket, part_mib=part_mib), s3, monkeypatch, capsys
+    )
+    assert code == 1
+    key = f"{prefix(cam)}/media/00000001.bcam"
+    request = f"PUT {key}" if part_mib == 16 else f"part 1 of {key}"
+    assert f"FAILED {request}: refused by the store: BadDigest" in err
+    assert key not in s3.versions(bucket)
