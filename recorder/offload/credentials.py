@@ -96,8 +96,9 @@ def _from_file(path: Path) -> Credentials:
 
 
 def _line(e: configparser.Error) -> int | None:
-    if isinstance(e, configparser.ParsingError) and e.errors:
-        return int(e.errors[0][0])
+    errors = getattr(e, "errors", None)  # a ParsingError's; its subclasses may lack them
+    if errors:
+        return int(errors[0][0])
     line = getattr(e, "lineno", None)
     return line if isinstance(line, int) else None
 
