@@ -57,6 +57,8 @@ def _is_vkey(value: Any) -> bool:
     except NoteError:
         return False
     return True
+
+
 _MiB = 1024 * 1024
 
 SCHEMA: dict[str, dict[str, Key]] = {
@@ -315,7 +317,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "Bandwidth cap of the upload; `bodycam offload --limit-mbps` overrides it.",
         ),
         "part_mib": Key(
-            16,
+            8,
             int,
             "5 to 512 MiB",
             _range(5, 512),

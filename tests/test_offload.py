@@ -28,6 +28,7 @@ from recorder.logs import LOGGERS
 from recorder.offload import upload
 from recorder.offload.pace import Pace, PacedBody
 from recorder.offload.plan import COSIGNED
+from recorder.offload.store import Store
 from tests.s3 import S3
 from tests.simdevice import SimDevice
 from tests.test_pinning import camera_checkpoint, cosigned
@@ -263,16 +264,18 @@ def test_kill_9_mid_upload_then_a_rerun_resumes_with_no_duplicates_and_no_holes(
     key = f"{prefix(cam)}/media/00000001.bcam"
     state = cam.config.state_dir / "offload.json"
 
-    def parts_in_store() -> int:
+    def parts_in_store() -> list[int]:
+        """The sizes of the parts the store holds of the upload offload.json names."""
         if not state.exists():
-            return 0
+            return []
         upload = json.loads(state.read_text())["uploads"].get(key)
-        if upload is None:
-            return 0
+        if upload is None or upload["upload_id"] is None:
+            return []
         got = s3.client().list_parts(Bucket=bucket, Key=key, UploadId=upload["upload_id"])
-        return len(got.get("Parts", []))
+        return [p["Size"] for p in got.get("Parts", [])]
 
-    # 12 MiB at 16 Mbit/s takes about 6 s: the first 5 MiB part is in the store after 2.6 s.
+    # 12 MiB at 16 Mbit/s takes about 6 s: its parts (5, 5 and 2 MiB, sent at once) are in the
+    # store one by one from about 2 s on.
     proc = subprocess.Popen(
         [BODYCAM, "offload", "--config", str(config), "--limit-mbps", "16"],
         env=env,
@@ -280,12 +283,16 @@ def test_kill_9_mid_upload_then_a_rerun_resumes_with_no_duplicates_and_no_holes(
         stderr=subprocess.PIPE,
     )
     try:
-        wait_for("a part in the store", lambda: parts_in_store() >= 1, proc)
+        wait_for("a part in the store", lambda: bool(parts_in_store()), proc)
         proc.kill()
     finally:
         proc.communicate()
     assert proc.returncode == -signal.SIGKILL
-    assert key not in s3.versions(bucket)  # cut mid-upload: no object yet
+    sources = {**expected_files(cam), f"{prefix(cam)}/log/leaves": cam.config.state_dir / LEAVES}
+    there = s3.versions(bucket)  # what the cut run finished: the small files went alongside
+    assert key not in there  # cut mid-upload: no object yet
+    held = sum(parts_in_store()) + sum(sources[k].stat().st_size for k in there)
+    assert 0 < held < segment.stat().st_size
 
     rerun = subprocess.run(
         [BODYCAM, "offload", "--config", str(config)], env=env, capture_output=True, text=True
@@ -293,9 +300,8 @@ def test_kill_9_mid_upload_then_a_rerun_resumes_with_no_duplicates_and_no_holes(
     assert rerun.returncode == 0, rerun.stderr
     assert "1 resumed" in rerun.stdout
     sent = int(rerun.stdout.split(" bytes sent")[0].rsplit(" ", 1)[1])
-    everything = sum(p.stat().st_size for p in expected_files(cam).values())
-    everything += (cam.config.state_dir / LEAVES).stat().st_size
-    assert sent <= everything - 5 * 1024 * 1024  # the part in the store was not sent again
+    everything = sum(p.stat().st_size for p in sources.values())
+    assert sent == everything - held  # what the store held was not sent again
     versions = s3.versions(bucket)
     assert set(versions.values()) == {1}  # no duplicates
     assert set(versions) == {*expected_files(cam), f"{prefix(cam)}/log/leaves"}  # no holes
@@ -347,13 +353,28 @@ def test_an_upload_begun_by_a_run_cut_before_it_noted_the_id_is_discarded(
     cam, segment = big_segment(tmp_path, 6)
     bucket = s3.bucket()
     key = f"{prefix(cam)}/media/00000001.bcam"
+    config = configure(cam, s3, bucket, part_mib=5)
+
+    class Cut(BaseException):
+        pass
+
+    real = Store.create_upload
+
+    def create_then_cut(self: Store, *args: Any) -> str:
+        real(self, *args)  # the store made the upload; the power went before the id was noted
+        raise Cut
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, "create_upload", create_then_cut)
+        with pytest.raises(Cut):
+            run_offload(config, s3, monkeypatch, capsys)
     client = s3.client()
-    stray = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
-    client.upload_part(Bucket=bucket, Key=key, UploadId=stray, PartNumber=1, Body=b"x" * 100)
-    code, _, err = run_offload(configure(cam, s3, bucket, part_mib=5), s3, monkeypatch, capsys)
+    assert len(client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])) == 1
+    code, _, err = run_offload(config, s3, monkeypatch, capsys)
     assert code == 0, err
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert_locked(s3, bucket, key, segment.read_bytes())
+    assert s3.versions(bucket)[key] == 1
 
 
 def test_other_bytes_under_an_evidence_key_are_a_conflict_and_are_not_written_over(

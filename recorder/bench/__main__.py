@@ -15,6 +15,7 @@ from recorder.bench.camera import (
 from recorder.bench.common import encode_h264, tile
 from recorder.bench.console import bench_console_shutdown
 from recorder.bench.evidence import bench_evidence
+from recorder.bench.offload import bench_offload
 
 
 def _print(title: str, rows: list[tuple[str, str]]) -> None:
@@ -39,6 +40,7 @@ def main() -> int:
     _print(f"Trigger latency, {title}", bench_trigger_latency(run, fps))
     _print("Simulator: the whole daemon on the sim backend", bench_sim_speed())
     _print("Shutdown with a console session open (sim backend)", bench_console_shutdown())
+    _print("Offload to a local Ceph RADOS Gateway (scripts/ceph-rgw)", bench_offload())
     return 0
 
 

@@ -13,10 +13,11 @@ import fcntl
 import logging
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from recorder.config import Config
 from recorder.offload.credentials import Credentials
@@ -29,7 +30,9 @@ from recorder.offload.upload import STATE, Sent, Uploader, UploadState
 __all__ = ["LOCK", "Result", "Settings", "offload"]
 
 LOCK = "offload.lock"
+FILES_AT_ONCE = 2
 MiB = 1024 * 1024
+_T = TypeVar("_T")
 log = logging.getLogger("bodycam.offload")
 
 
@@ -98,6 +101,17 @@ def _exclusive(state_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _in_order(pool: Executor, fn: Callable[[Item], _T], items: list[Item]) -> list[_T]:
+    """``fn`` of each item on the pool, the results in the items' order; the first exception
+    is raised once the calls already running have ended, and the others never start."""
+    futures = [pool.submit(fn, item) for item in items]
+    try:
+        return [f.result() for f in futures]
+    finally:
+        for f in futures:
+            f.cancel()
+
+
 def offload(
     settings: Settings,
     credentials: Credentials,
@@ -105,7 +119,6 @@ def offload(
     client: Any = None,
     on_start: Callable[[Plan], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
-    on_item: Callable[[Item], None] | None = None,
 ) -> Result:
     """Send every finished file, the listing and the cosigned checkpoints; confirm each.
 
@@ -136,16 +149,35 @@ def offload(
                 result.failed.append(
                     (None, f"{what} is finished, not here, and not kept in the bucket ({key})")
                 )
-        for item in plan.items:
-            if on_item is not None:
-                on_item(item)
+        files = [i for i in plan.items if i.leaf is not None]
+        log_items = [i for i in plan.items if i.leaf is None]  # the listing, the checkpoints
+        # SHA-256 of the files ahead is computed on a thread of its own, and FILES_AT_ONCE
+        # files are on the wire at once, so the round trips of one (HEAD, complete, retention)
+        # overlap the bytes of the next. The log's objects go once every file has gone.
+        with (
+            ThreadPoolExecutor(max_workers=1) as hasher,
+            ThreadPoolExecutor(max_workers=FILES_AT_ONCE) as senders,
+        ):
+            digests = {i.key: hasher.submit(uploader.sha256, i) for i in plan.items}
+
+            def send(item: Item) -> Sent | str:
+                try:
+                    return uploader.send(item, digests[item.key].result())
+                except ObjectError as e:
+                    return str(e)
+
             try:
-                sent = uploader.send(item)
-            except ObjectError as e:
-                log.error("%s", e)
-                result.failed.append((item, str(e)))
-                continue
-            log.info("%s: %s (%s, %d bytes)", item.what, sent.outcome, item.key, item.size)
-            result.sent.append(sent)
+                outcomes = _in_order(senders, send, files)
+                outcomes += [send(i) for i in log_items]
+            finally:
+                for d in digests.values():
+                    d.cancel()
+        for item, outcome in zip(files + log_items, outcomes, strict=True):
+            if isinstance(outcome, str):
+                log.error("%s", outcome)
+                result.failed.append((item, outcome))
+            else:
+                log.info("%s: %s (%s, %d bytes)", item.what, outcome.outcome, item.key, item.size)
+                result.sent.append(outcome)
         result.bytes_sent = pace.sent
         return result

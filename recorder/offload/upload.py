@@ -21,7 +21,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,21 +37,27 @@ from recorder.offload.store import Remote, Store
 __all__ = ["STATE", "Sent", "UploadState", "Uploader"]
 
 STATE = "offload.json"
+WORKERS = 4
+"""Parts of one file in flight at once (each holds one part in memory)."""
 log = logging.getLogger("bodycam.offload")
 
 
 class UploadState:
-    """The multipart uploads in progress, by key: kept in ``offload.json``, atomically."""
+    """The multipart uploads in progress, by key: kept in ``offload.json``, atomically. An
+    entry is made before the upload is created (its intent, with no id) and again once the
+    store has given the id, before any part is sent."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()  # several files are sent at once
         self.uploads: dict[str, dict[str, Any]] = {}
         try:
             data = json.loads(path.read_text())
             uploads = data["uploads"]
             for key, u in uploads.items():
+                upload_id = u["upload_id"]
                 self.uploads[str(key)] = {
-                    "upload_id": str(u["upload_id"]),
+                    "upload_id": None if upload_id is None else str(upload_id),
                     "size": int(u["size"]),
                     "sha256": str(u["sha256"]),
                     "part_size": int(u["part_size"]),
@@ -65,18 +72,22 @@ class UploadState:
     def _save(self) -> None:
         write_json_atomic(self.path, {"uploads": self.uploads})
 
-    def begin(self, key: str, upload_id: str, size: int, sha256: str, part_size: int) -> None:
-        self.uploads[key] = {
-            "upload_id": upload_id,
-            "size": size,
-            "sha256": sha256,
-            "part_size": part_size,
-        }
-        self._save()
+    def begin(
+        self, key: str, upload_id: str | None, size: int, sha256: str, part_size: int
+    ) -> None:
+        with self._lock:
+            self.uploads[key] = {
+                "upload_id": upload_id,
+                "size": size,
+                "sha256": sha256,
+                "part_size": part_size,
+            }
+            self._save()
 
     def forget(self, key: str) -> None:
-        if self.uploads.pop(key, None) is not None:
-            self._save()
+        with self._lock:
+            if self.uploads.pop(key, None) is not None:
+                self._save()
 
 
 @dataclass(frozen=True)
@@ -86,13 +97,6 @@ class Sent:
     """``sent``, ``resumed`` (a cut upload finished), ``present`` (nothing sent) or
     ``locked`` (the bytes were there, their retention was set)."""
     remote: Remote
-
-
-@dataclass(frozen=True)
-class _Digest:
-    sha256: str
-    md5s: list[bytes]
-    """The MD5 of each part (one part when the object goes in one PUT)."""
 
 
 def _md5_b64(md5: bytes) -> str:
@@ -112,96 +116,117 @@ class Uploader:
     def _until(self) -> dt.datetime:
         return self.store.clock.now() + dt.timedelta(days=self.days)
 
-    def _chunks(self, item: Item) -> Iterator[bytes]:
-        """The object's bytes, one part at a time (``item.size`` of them, no more)."""
+    def _length(self, item: Item, number: int) -> int:
+        return min(self.part_size, item.size - (number - 1) * self.part_size)
+
+    def _part(self, item: Item, number: int) -> bytes:
+        """Part ``number`` (from 1) of the object's bytes (the whole of a one-part object)."""
+        at, length = (number - 1) * self.part_size, self._length(item, number)
         if item.data is not None:
-            for at in range(0, max(len(item.data), 1), self.part_size):
-                yield item.data[at : at + self.part_size]
-            return
+            return item.data[at : at + length]
         assert item.path is not None
         try:
             with item.path.open("rb") as f:
-                left = item.size
-                while True:
-                    chunk = f.read(min(self.part_size, left))
-                    if len(chunk) < min(self.part_size, left):
-                        raise ObjectError(f"{item.what}: {item.path} is shorter than it was")
-                    yield chunk
-                    left -= len(chunk)
-                    if left == 0:
-                        return
+                f.seek(at)
+                chunk = f.read(length)
         except OSError as e:
             raise ObjectError(f"{item.what}: {item.path}: cannot read: {e.strerror}") from None
+        if len(chunk) != length:
+            raise ObjectError(f"{item.what}: {item.path} is shorter than it was")
+        return chunk
 
-    def _digest(self, item: Item) -> tuple[_Digest, bytes | None]:
-        """SHA-256 of the whole and MD5 of each part; the bytes too when they are one part."""
-        sha, md5s, whole = hashlib.sha256(), [], None
-        for chunk in self._chunks(item):
-            sha.update(chunk)
-            md5s.append(hashlib.md5(chunk, usedforsecurity=False).digest())
-            whole = chunk
-        return _Digest(sha.hexdigest(), md5s), whole if len(md5s) == 1 else None
+    def sha256(self, item: Item) -> str:
+        """The SHA-256 of the object's bytes, in hex (an ObjectError if they cannot be read)."""
+        if item.data is not None:
+            return hashlib.sha256(item.data).hexdigest()
+        assert item.path is not None
+        sha, left = hashlib.sha256(), item.size
+        try:
+            with item.path.open("rb") as f:
+                while left and (chunk := f.read(min(left, 1 << 20))):
+                    sha.update(chunk)
+                    left -= len(chunk)
+        except OSError as e:
+            raise ObjectError(f"{item.what}: {item.path}: cannot read: {e.strerror}") from None
+        if left:
+            raise ObjectError(f"{item.what}: {item.path} is shorter than it was")
+        return sha.hexdigest()
 
-    def send(self, item: Item) -> Sent:
-        digest, whole = self._digest(item)
+    def send(self, item: Item, sha256: str | None = None) -> Sent:
+        """Send ``item`` unless the bucket holds it; ``sha256`` if it was computed already."""
+        one_part = item.size <= self.part_size
+        whole = self._part(item, 1) if one_part else b""
+        if sha256 is None:
+            sha256 = hashlib.sha256(whole).hexdigest() if one_part else self.sha256(item)
         remote = self.store.head(item.key)
         if remote is not None:
-            if remote.size == item.size and remote.sha256 == digest.sha256:
+            if remote.size == item.size and remote.sha256 == sha256:
                 self.state.forget(item.key)  # a run cut after completing it
                 self.pace.skip(item.size)
                 if remote.retained(self.store.clock.now(), self.days):
                     return Sent(item, "present", remote)
-                return Sent(item, "locked", self._confirm(item, digest))  # _confirm locks it
+                return Sent(item, "locked", self._confirm(item, sha256))  # _confirm locks it
             if not (item.grows and remote.size < item.size):
                 raise Conflict(
                     f"{item.what}: the bucket holds other bytes under {item.key} "
                     f"({remote.size} bytes, sha256 {remote.sha256 or 'not recorded'}; here "
-                    f"{item.size} bytes, sha256 {digest.sha256}); nothing was sent"
+                    f"{item.size} bytes, sha256 {sha256}); nothing was sent"
                 )
-        if whole is not None:
-            self.store.put(
-                item.key,
-                PacedBody(whole, self.pace),
-                _md5_b64(digest.md5s[0]),
-                digest.sha256,
-                self._until(),
-            )
+        if one_part:
+            md5 = hashlib.md5(whole, usedforsecurity=False).digest()
+            body = PacedBody(whole, self.pace)
+            self.store.put(item.key, body, _md5_b64(md5), sha256, self._until())
             outcome = "sent"
         else:
-            outcome = self._multipart(item, digest)
-        return Sent(item, outcome, self._confirm(item, digest))
+            outcome = self._multipart(item, sha256)
+        return Sent(item, outcome, self._confirm(item, sha256))
 
-    def _multipart(self, item: Item, digest: _Digest) -> str:
-        upload_id, held = self._resume(item, digest)
+    def _multipart(self, item: Item, sha256: str) -> str:
+        upload_id, held = self._resume(item, sha256)
         outcome = "resumed" if held else "sent"
         if upload_id is None:
-            for stray in self.store.unfinished(item.key):
-                self.store.abort(item.key, stray)  # begun by a run cut before it noted the id
-            upload_id = self.store.create_upload(item.key, digest.sha256, self._until())
-            self.state.begin(item.key, upload_id, item.size, digest.sha256, self.part_size)
-        for number, chunk in enumerate(self._chunks(item), start=1):
-            md5 = digest.md5s[number - 1]
+            if item.key in self.state.uploads:  # a run cut between its intent and the id
+                for stray in self.store.unfinished(item.key):
+                    self.store.abort(item.key, stray)
+            self.state.begin(item.key, None, item.size, sha256, self.part_size)
+            upload_id = self.store.create_upload(item.key, sha256, self._until())
+            self.state.begin(item.key, upload_id, item.size, sha256, self.part_size)
+
+        def part(number: int) -> str:
+            """Send part ``number`` unless the store holds it already; its MD5 in hex."""
+            chunk = self._part(item, number)
+            md5 = hashlib.md5(chunk, usedforsecurity=False).digest()
             if held.get(number) == (md5.hex(), len(chunk)):
                 self.pace.skip(len(chunk))
-                continue
-            body = PacedBody(chunk, self.pace)
-            self.store.upload_part(item.key, upload_id, number, body, _md5_b64(md5))
-        if not self.store.complete(item.key, upload_id, [m.hex() for m in digest.md5s]):
+            else:
+                body = PacedBody(chunk, self.pace)
+                self.store.upload_part(item.key, upload_id, number, body, _md5_b64(md5))
+            return md5.hex()
+
+        # Parts go several at a time: the store writes one while the next is on the wire, and
+        # each part's MD5 is computed on its own thread.
+        count = -(-item.size // self.part_size)
+        with ThreadPoolExecutor(max_workers=min(WORKERS, count)) as pool:
+            futures = [pool.submit(part, n) for n in range(1, count + 1)]
+            try:
+                etags = [f.result() for f in futures]
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        if not self.store.complete(item.key, upload_id, etags):
             outcome = "resumed"  # the cut run completed it; HEAD confirms
         self.state.forget(item.key)
-        log.debug("%s: multipart upload %s complete", item.what, outcome)
         return outcome
 
-    def _resume(self, item: Item, digest: _Digest) -> tuple[str | None, dict[int, tuple[str, int]]]:
-        """The upload a cut run left, and the parts the store holds of it."""
+    def _resume(self, item: Item, sha256: str) -> tuple[str | None, dict[int, tuple[str, int]]]:
+        """The upload a cut run left, and the parts the store holds of it. The intent of an
+        upload whose id was never noted stays, so that the store's unfinished uploads of the
+        key are discarded before a new one begins."""
         u = self.state.uploads.get(item.key)
-        if u is None:
+        if u is None or u["upload_id"] is None:
             return None, {}
-        same = (u["size"], u["sha256"], u["part_size"]) == (
-            item.size,
-            digest.sha256,
-            self.part_size,
-        )
+        same = (u["size"], u["sha256"], u["part_size"]) == (item.size, sha256, self.part_size)
         held = self.store.parts(item.key, u["upload_id"]) if same else None
         if held is None:
             if not same:
@@ -212,13 +237,13 @@ class Uploader:
         log.info("%s: resuming, the store holds %d of its parts", item.what, len(held))
         return u["upload_id"], held
 
-    def _confirm(self, item: Item, digest: _Digest) -> Remote:
+    def _confirm(self, item: Item, sha256: str) -> Remote:
         """HEAD: this size, this SHA-256, COMPLIANCE retention in force; set the retention
         once if the store dropped it (Ceph 16 does, for multipart uploads)."""
-        remote = self._check(item, digest, self.store.head(item.key))
+        remote = self._check(item, sha256, self.store.head(item.key))
         if not remote.retained(self.store.clock.now(), self.days):
             self.store.retain(item.key, remote.version_id, self._until())
-            remote = self._check(item, digest, self.store.head(item.key))
+            remote = self._check(item, sha256, self.store.head(item.key))
             if not remote.retained(self.store.clock.now(), self.days):
                 raise ObjectError(
                     f"{item.what}: the store does not keep it under COMPLIANCE retention "
@@ -226,12 +251,12 @@ class Uploader:
                 )
         return remote
 
-    def _check(self, item: Item, digest: _Digest, remote: Remote | None) -> Remote:
+    def _check(self, item: Item, sha256: str, remote: Remote | None) -> Remote:
         if remote is None:
             raise ObjectError(f"{item.what}: sent, but HEAD does not find {item.key}")
-        if remote.size != item.size or remote.sha256 != digest.sha256:
+        if remote.size != item.size or remote.sha256 != sha256:
             raise ObjectError(
                 f"{item.what}: sent, but HEAD says {remote.size} bytes, sha256 "
-                f"{remote.sha256} (expected {item.size}, {digest.sha256})"
+                f"{remote.sha256} (expected {item.size}, {sha256})"
             )
         return remote
