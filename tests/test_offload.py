@@ -425,3 +425,30 @@ def test_a_body_changed_on_the_way_is_refused_by_the_store(
     request = f"PUT {key}" if part_mib == 16 else f"part 1 of {key}"
     assert f"FAILED {request}: refused by the store: BadDigest" in err
     assert key not in s3.versions(bucket)
+
+
+def test_a_finished_file_that_is_gone_must_be_in_the_bucket(
+    shifts: SimDevice,
+    s3: S3,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """A file the log names that is not here passes if the bucket keeps it (freed after an
+    earlier offload), and is a failure if it does not (lost, or withheld before any offload)."""
+    cam = shifts
+    files = expected_files(cam)
+    (first_key, first), (second_key, second) = list(files.items())[:2]
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    bucket = s3.bucket()
+    config = configure(cam, s3, bucket)
+    second.rename(aside / second.name)
+    code, _, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 1
+    assert f"is finished, not here, and not kept in the bucket ({second_key})" in err
+    first.rename(aside / first.name)  # sent: the bucket keeps it
+    (aside / second.name).rename(second)
+    code, _, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 0, err
+    assert first_key in s3.versions(bucket) and second_key in s3.versions(bucket)
