@@ -347,7 +347,8 @@ def test_an_unreadable_file_is_unreadable_exit_4_and_the_rest_is_still_checked(
     lines = r.stdout.splitlines()
     assert lines[2].startswith("UNREADABLE segment #2       segment-00000002.bcam")
     assert "cannot read: Permission denied" in lines[2]
-    assert [ln.split()[0] for ln in lines] == ["OK", "OK", "UNREADABLE", "OK", "overall:"]
+    assert [ln.split()[0] for ln in lines] == ["OK", "OK", "UNREADABLE", "OK", "the", "overall:"]
+    assert lines[-2] == "the newest end is not pinned: no cosigned checkpoint was given"
 
 
 def test_export_with_an_unreadable_file_exits_4_and_a_forced_one_marks_it(
@@ -393,9 +394,40 @@ def test_a_fifo_is_unreadable_and_never_waited_on(device: Device) -> None:
     os.mkfifo(device.evidence / "segment-00000003.bcam")
     report = verify_dir(device.evidence, device.pub)
     line = next(ln for ln in report.lines if ln.file == "segment-00000003.bcam")
-    assert (line.verdict, line.kind, line.seq) == (Verdict.UNREADABLE, "segment", "3")
-    assert "a FIFO, not a file" in line.reason
+    assert (line.verdict, line.kind, line.seq) == (Verdict.UNREADABLE, "?", "")
+    assert line.reason == (
+        "a FIFO, not a file; its name says #3, but only a regular file can stand in for a number"
+    )
     assert report.exit_code == 4
+
+
+_NOT_A_FILE = {
+    "a FIFO": os.mkfifo,
+    "a directory": os.mkdir,
+    "a device": lambda p: os.symlink("/dev/null", p),
+    "no file behind the name": lambda p: os.symlink(p.with_name("nowhere"), p),
+}
+
+
+@pytest.mark.parametrize("what", list(_NOT_A_FILE))
+def test_an_entry_that_is_not_a_file_never_stands_in_for_a_deleted_segment(
+    device: Device, what: str
+) -> None:
+    """A deletion must read as one (MISSING, exit 3), not as a permissions problem (exit 4): an
+    entry that is not a regular file gets its own UNREADABLE line and fills no number."""
+    device.write_segments(3)
+    path = device.evidence / "segment-00000002.bcam"
+    path.unlink()
+    _NOT_A_FILE[what](path)
+    report = verify_dir(device.evidence, device.pub)
+    gap = [ln for ln in report.lines if (ln.kind, ln.seq) == ("segment", "2")]
+    assert [(ln.verdict, ln.file, ln.reason) for ln in gap] == [
+        (Verdict.MISSING, "", "gap in the chain")
+    ]
+    entry = next(ln for ln in report.lines if ln.file == path.name)
+    assert (entry.verdict, entry.kind, entry.seq) == (Verdict.UNREADABLE, "?", "")
+    assert entry.reason.startswith(what) and "only a regular file can stand in" in entry.reason
+    assert report.exit_code == 3
 
 
 def test_unreadable_loses_to_a_worse_verdict(device: Device) -> None:
