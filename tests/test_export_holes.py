@@ -483,6 +483,19 @@ def test_a_recording_that_cannot_be_remuxed_gives_exit_6(
     assert "NOT EXPORTED (see the errors above): headless" in (out / "report.txt").read_text()
 
 
+def test_a_forced_export_of_tampered_evidence_exits_3_even_when_a_recording_fails(
+    tmp_path: Path,
+) -> None:
+    """6 says a recording could not be written; it must not hide tampering (3)."""
+    evidence, agency, device_pub = _record_without_keyframes(tmp_path)
+    shutil.copyfile(evidence / "segment-00000001.bcam", evidence / "copy.bcam")
+    out = tmp_path / "out"
+    args = ["--agency-key", str(agency), "--device-pub", str(device_pub), "--out", str(out)]
+    assert main(["verify", str(evidence), "--device-pub", str(device_pub)]) == 3
+    assert main(["export", str(evidence), *args, "--force"]) == 3
+    assert json.loads((out / "report.json").read_text())["failed"] == ["headless"]
+
+
 # -- the property: whatever is taken away or added, no hole looks clean ------------------------
 
 _DAMAGE = st.sampled_from(

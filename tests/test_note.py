@@ -93,6 +93,20 @@ def test_cosign_and_verify_round_trip() -> None:
     assert verify_cosignature(parsed, "agency.example/witness", key.public_key()) == 1_800_000_000
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_a_line_ends_at_a_newline_only_as_in_go(separator: str) -> None:
+    """Go's note.Open splits signature lines at "\\n" alone: a signature line holding U+2028
+    (or another character Python's splitlines breaks at) is one line there, whose base64 does
+    not decode, so the note is malformed. Read as two good lines, it would verify here."""
+    name, _, _, pub = vkey(PETER_VKEY)
+    line = PETER_NOTE[len(PETER_TEXT) + 1 : -1]
+    assert line.startswith("— PeterNeumann ") and "\n" not in line
+    verify(Note.parse(f"{PETER_TEXT}\n{line}\n{line}\n".encode()), name, pub)  # two lines
+    joined = f"{PETER_TEXT}\n{line}{separator}{line}\n".encode()
+    with pytest.raises(NoteError, match="signature of 'PeterNeumann' is not base64"):
+        Note.parse(joined)
+
+
 @pytest.mark.parametrize(
     ("data", "problem"),
     [

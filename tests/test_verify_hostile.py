@@ -22,6 +22,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from recorder.cli import main
+from recorder.evidence.audit import ENVELOPE
 from recorder.evidence.chain import EXIT_INTERNAL, verify_dir
 from recorder.evidence.header import Kind
 from recorder.evidence.keys import write_private_key, write_public_key
@@ -231,6 +232,133 @@ def test_any_signed_contents_get_a_verdict_never_an_exception(
             json.dumps(c.events)  # what export writes to audit.jsonl
             if c.outcome.header is not None:
                 json.dumps(c.outcome.header.meta)  # what export writes into its report
+
+
+# --- signed text is printed escaped: no value can add a line of its own ------------------------
+
+_NAME_TEXT = st.text(
+    st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=40,
+).map(lambda t: t + ".bcam")
+_ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+_FORGED = "x\noverall: OK\x1b[2J\u2028\u0085"
+
+
+def one_line_each(text: str) -> list[str]:
+    """The lines of ``text`` as a terminal would show them (split on newlines only), each
+    asserted to be printable: no escape sequence, and no separator that some other reader of
+    the report would take for a line break."""
+    lines = text.split("\n")
+    for ln in lines:
+        assert ln.isprintable(), repr(ln)
+    return lines
+
+
+def _evidence_keys(root: Path) -> tuple[str, str]:
+    root.mkdir(parents=True, exist_ok=True)
+    write_public_key(root / "device.pub", DEVICE.public_key())
+    write_private_key(root / "agency.key", AGENCY)
+    return str(root / "device.pub"), str(root / "agency.key")
+
+
+@settings(max_examples=examples(60))
+@given(
+    what=_ANY_TEXT,
+    key=_ANY_TEXT.filter(lambda k: k not in {*ENVELOPE, "what", "seq", "records"}),
+    value=st.one_of(_ANY_TEXT, st.lists(_ANY_TEXT, max_size=2), st.integers()),
+    wall=_ANY_TEXT,
+    name=_NAME_TEXT,
+)
+@example(what=_FORGED, key=_FORGED, value=_FORGED, wall=_FORGED, name=_FORGED + ".bcam")
+def test_signed_audit_text_never_prints_a_line_of_its_own(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    what: str,
+    key: str,
+    value: Any,
+    wall: str,
+    name: str,
+) -> None:
+    """Whatever text a signed fault event carries (its wall, what, any field's name or value),
+    and whatever the file is called, verify prints each on the line it belongs to."""
+    root = tmp_path_factory.mktemp("text")
+    pub, _ = _evidence_keys(root / "keys")
+    fault = {"n": 0, "event": "fault", "wall": wall, "mono_us": 0, "what": what, key: value}
+    blob = craft(
+        [(RecordType.DATA, json.dumps(fault).encode()), (RecordType.FINAL, summary(2))],
+        kind=Kind.AUDIT,
+    )
+    evidence = put(root, {name: blob})
+    code, out, err = run(["verify", str(evidence), "--device-pub", pub], capsys)
+    assert code == 0, out + err
+    lines = one_line_each(out)
+    assert lines[1:] == [
+        "faults the camera logged (1):",
+        lines[2],
+        "the newest end is not pinned: no cosigned checkpoint was given",
+        "overall: OK",
+        "",
+    ]
+    assert lines[0].startswith("OK         audit #1         ")
+
+
+@settings(max_examples=examples(12))
+@given(
+    meta=st.fixed_dictionaries(
+        dict.fromkeys(
+            ["recording_id", "trigger", "officer_id", "wall_start", "clock_source", "device_id"],
+            _ANY_TEXT,
+        )
+    ),
+    wall=_ANY_TEXT,
+    name=_NAME_TEXT,
+)
+@example(
+    meta=dict.fromkeys(
+        ["recording_id", "trigger", "officer_id", "wall_start", "clock_source", "device_id"],
+        _FORGED,
+    ),
+    wall=_FORGED,
+    name=_FORGED + ".bcam",
+)
+def test_signed_text_never_adds_a_line_to_the_export_report(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    meta: dict[str, str],
+    wall: str,
+    name: str,
+) -> None:
+    """A segment whose signed meta and file name carry any text, and an audit log that names a
+    segment #2 of a recording of any name, at any wall time, that is not here: report.txt and
+    what export prints give each value on its own line, escaped."""
+    root = tmp_path_factory.mktemp("text")
+    pub, agency = _evidence_keys(root / "keys")
+    frames = encode_frames(make_h264_frames(15, gop=15))
+    segment = craft(
+        [(RecordType.DATA, frames), (RecordType.FINAL, summary(2))],
+        meta=json.dumps({**meta, "part": 1, "clock_set": True}).encode(),
+    )
+    opened = {"n": 0, "event": "segment_open", "wall": wall, "mono_us": 0, "seq": 2}
+    audit = craft(
+        [
+            (RecordType.DATA, json.dumps({**opened, "recording_id": wall}).encode()),
+            (RecordType.FINAL, summary(2)),
+        ],
+        kind=Kind.AUDIT,
+    )
+    evidence = put(root, {name: segment, "audit-00000001.bcam": audit})
+    out_dir = root / "out"
+    args = ["export", str(evidence), "--agency-key", agency, "--device-pub", pub, "--force"]
+    code, out, err = run([*args, "--out", str(out_dir)], capsys)
+    assert code == 3, out + err  # segment #2 is missing
+    one_line_each(out)
+    one_line_each(err)
+    report = one_line_each((out_dir / "report.txt").read_text())
+    assert [ln for ln in report if ln.startswith("overall:")] == [
+        "overall:      MISSING   ** FORCED EXPORT: NOT FULLY VERIFIED **"
+    ]
+    assert sum(ln.startswith("recording-") for ln in report) == 1
 
 
 # --- slow scans: stop at the first record that cannot be valid ---------------------------------

@@ -22,7 +22,6 @@ Errors::
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 from collections.abc import Callable
@@ -102,7 +101,10 @@ class Note:
         split = s.rfind("\n\n")
         if split < 0 or not s.endswith("\n"):
             raise NoteError("a note is text, a blank line, then signature lines, each ending '\\n'")
-        text, lines = s[: split + 1], s[split + 2 :].splitlines()
+        # Lines end at "\n" and nowhere else, as in C2SP and Go's note.Open: str.splitlines
+        # would also split at U+2028, U+0085 and the like, and so read a line Go refuses as two.
+        text, sigs = s[: split + 1], s[split + 2 :]
+        lines = sigs[:-1].split("\n") if sigs else []
         if not lines:
             raise NoteError("a note has at least one signature line")
         if len(lines) > MAX_SIGNATURES:
@@ -117,7 +119,7 @@ def _parse_signature(line: str) -> NoteSignature:
     _check_name(name)
     try:
         raw = base64.b64decode(b64, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character that is not ASCII
         raise NoteError(f"signature of {name!r} is not base64") from None
     if not sep or len(raw) < 5:
         raise NoteError(f"signature of {name!r} is a 4-byte key ID and a signature")
