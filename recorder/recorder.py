@@ -116,7 +116,13 @@ class Recorder:
             on_finished=self._finished,
         )
         audit_stream = EvidenceStream(
-            evidence, state, Kind.AUDIT, keystore, device_pub, on_finished=self._finished
+            evidence,
+            state,
+            Kind.AUDIT,
+            keystore,
+            device_pub,
+            on_finished=self._finished,
+            mark_headers=True,  # once a boot: a deleted audit log can never pass as never written
         )
         self.boot_id = secrets.token_hex(8)
         self.audit_log = AuditLog(audit_stream, {**self._base_meta(), "boot_id": self.boot_id})
