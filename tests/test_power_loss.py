@@ -93,6 +93,8 @@ def test_the_whole_pre_roll_is_written_with_one_data_sync(
     # (ONE sync for all of its records), then the audit log's segment_open and record_start
     assert counted_syncs.count("fdatasync") == 1 + 1 + 2, counted_syncs
     assert len(counted_syncs) == 7, counted_syncs
+    start = next(e for e in cam.audit_events() if e["event"] == "record_start")
+    assert start["trigger_us"] == frames[-1].timestamp_us  # when it came, not when it was logged
     # all of it is on disk (from the keyframe at 4 s), before the first live frame is written
     assert durable_video(cam) == list(range(4 * FPS, 35 * FPS))
     camera.shut_down()

@@ -204,6 +204,14 @@ class EvidenceStream:
                 self._save()
         return self.current
 
+    def link_before(self, seq: int) -> Link:
+        """The link file ``seq + 1`` signs for file ``seq`` (read from its verified header)."""
+        path = self.evidence_dir / file_name(self.kind, seq + 1)
+        o = check_file(path, self._pub)
+        if o.header is None:
+            raise StateError(f"{path.name}: no verified header to read #{seq}'s link from")
+        return o.header.prev
+
     def fail(self) -> Link | None:
         """The current file can take nothing more (a write failed): note how far it got, from
         what the writer knows it synced; a failing card is not read again."""
