@@ -816,3 +816,32 @@ def test_a_copy_shorter_than_another_verified_copy_is_never_exported_as_whole(
     assert (hole.first, hole.last, hole.cut) == (1, 1, True)
     assert hole.found == "exported segment-00000001.bcam, but whole.bcam verifies further"
     assert rec.verdict is Verdict.TAMPERED
+
+
+def test_a_segment_changed_between_verification_and_export_is_not_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Export reads each segment twice, to judge it and to make the MP4: the second read must
+    be the file the first judged, or the recording is not exported."""
+    import recorder.export.exporter as exporter
+    from tests.test_streams_link import two_shifts
+
+    cam = two_shifts(tmp_path / "cam")
+    real_verify = exporter.verify_dir
+    victim = cam.segments()[-1]
+
+    def verify_then_swap(*args: Any, **kwargs: Any) -> Any:
+        report = real_verify(*args, **kwargs)
+        data = victim.read_bytes()
+        victim.chmod(0o640)
+        victim.write_bytes(data[: len(data) // 2])  # swapped under export's feet
+        return report
+
+    monkeypatch.setattr(exporter, "verify_dir", verify_then_swap)
+    out = tmp_path / "out"
+    keys = ["--agency-key", str(cam.root / "keys/agency.key")]
+    pub = ["--device-pub", str(cam.config.state_dir / "device.pub")]
+    assert main(["export", str(cam.evidence), *keys, *pub, "--out", str(out)]) == 6
+    report = json.loads((out / "report.json").read_text())
+    failed = [o for o in report["outputs"] if "error" in o]
+    assert len(failed) == 1 and "changed between verification and export" in failed[0]["error"]

@@ -106,7 +106,7 @@ def _frames(
     last video pts as they go by."""
     for seg in rec.segments:
         with seg.path.open("rb", buffering=1 << 20) as f:
-            _, plaintexts = decrypt_file(f, device_pub, identity)
+            reader, plaintexts = decrypt_file(f, device_pub, identity)
             for pt in plaintexts:
                 for frame in decode_frames(pt):
                     if frame.stream == STREAM_VIDEO:
@@ -114,6 +114,22 @@ def _frames(
                         spans[seg.seq] = (first, frame.pts_us)
                     yield frame
                 progress(len(pt))
+        # This second read is what the MP4 is made of: it must be the file that was verified.
+        now, then = reader.outcome, seg.outcome
+        if (now.header, now.valid, now.chain, now.final) != (
+            then.header,
+            then.valid,
+            then.chain,
+            then.final,
+        ):
+            raise ChangedSinceVerified(
+                f"{printable(seg.path.name)} changed between verification and export "
+                f"({then.valid} records verified, {now.valid} read now): not exported"
+            )
+
+
+class ChangedSinceVerified(DecryptError):
+    """A segment read for the MP4 is not the file the verification judged."""
 
 
 def _safe(name: str) -> str:
