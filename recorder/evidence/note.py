@@ -240,7 +240,7 @@ class Verifier:
     def parse(cls, vkey: str) -> Verifier:
         """Parse a vkey; raise NoteError naming what is wrong. A key of small order, which
         would accept forged signatures, is refused (spec section 2.1)."""
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # base64 has '+' of its own
         if len(parts) != 3:
             raise NoteError(f"a verifier key is name+keyid+base64(type || key): {vkey[:80]!r}")
         name, kid, b64 = parts

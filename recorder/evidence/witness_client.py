@@ -13,7 +13,7 @@ Errors::
      ├── WitnessRefused       the witness answered, and did not cosign (status, message)
      │    ├── BadRequest      400, 413: the request is malformed
      │    ├── BadSignature    403: no signature of a key it trusts for the origin verifies
-     │    ├── UnknownLog      404: it knows no log of this origin
+     │    ├── UnknownLog      404: it knows no log of this origin (or the URL is wrong)
      │    ├── SizeConflict    409 with a size: it last cosigned another size (``.size``)
      │    ├── Fork            409 without one: the same size with another root
      │    └── BadProof        422: the consistency proof does not verify

@@ -41,8 +41,6 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "bodycam-witness"
-    sys_version = ""
     timeout = TIMEOUT
     error_content_type = TEXT_TYPE
     error_message_format = "%(code)d %(message)s: %(explain)s\n"
@@ -99,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(r.body)
+
+    def version_string(self) -> str:
+        return "bodycam-witness"
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
