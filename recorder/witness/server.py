@@ -60,7 +60,12 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) < length:  # the client went away, or timed out mid-body
             self.close_connection = True
             return
-        self._send(self.server.witness.add_checkpoint(body))
+        try:
+            answer = self.server.witness.add_checkpoint(body)
+        except Exception:  # a bug: said so, logged, and the state is as its last commit left it
+            log.exception("add-checkpoint failed")
+            answer = Response.text(500, "internal error of the witness; nothing was cosigned")
+        self._send(answer)
 
     def _length(self) -> int | Response:
         """The body's length, or the answer to a request whose body is not to be read."""
