@@ -123,9 +123,9 @@ def serve(args: argparse.Namespace) -> int:
         return EX_CONFIG
     try:
         server = WitnessServer(address, witness)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: a host name IDNA cannot encode
         print(f"bodycam witness serve: cannot listen on {args.listen}: {e}", file=sys.stderr)
-        return EX_UNAVAILABLE
+        return EX_UNAVAILABLE if isinstance(e, OSError) else EXIT_USAGE
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:

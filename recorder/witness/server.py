@@ -32,10 +32,17 @@ log = logging.getLogger("bodycam.witness")
 def parse_listen(value: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` for IPv6); ValueError names what is wrong."""
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not _DECIMAL.fullmatch(port) or int(port) > 65535:
-        raise ValueError(f"{value!r}: give HOST:PORT, e.g. 127.0.0.1:7380 or [::1]:7380")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    if (
+        not sep
+        or not _DECIMAL.fullmatch(port)
+        or int(port) > 65535
+        or not host.isprintable()
+        or not host.strip()
+        or " " in host
+    ):
+        raise ValueError(f"{value!r}: give HOST:PORT, e.g. 127.0.0.1:7380 or [::1]:7380")
     return host, int(port)
 
 
