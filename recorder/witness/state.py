@@ -178,6 +178,8 @@ class State:
                 con.executescript(
                     f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
                 )
+        except sqlite3.OperationalError as e:  # cannot open, read-only, locked for 30 s
+            raise StateError(f"{self.path}: cannot use the witness's database: {e}") from None
         except sqlite3.DatabaseError as e:
             raise StateError(f"{self.path}: not a witness database ({e})") from None
 
