@@ -11,10 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from recorder.evidence.audit import ENVELOPE
 from recorder.evidence.chain import EXIT_CODES, EXIT_INTERNAL, EXIT_UNREADABLE, Report, verify_dir
+from recorder.evidence.checkpoint import Leaf
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_agency_private, load_device_public
+from recorder.evidence.note import NoteError
+from recorder.evidence.pinning import Pinned, Witness, open_checkpoint, parse_listing, pin
 from recorder.evidence.reader import Verdict
 from recorder.export.exporter import ExportRefused, export, hole_summary
 
@@ -72,6 +77,28 @@ def add_parsers(sub: Any) -> None:
         metavar="FILE",
         help="also decrypt: check each media record's framing and FINAL summary",
     )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a checkpoint the device signed and a witness cosigned: every file it covers must "
+        "be here (repeatable)",
+    )
+    p.add_argument(
+        "--witness-pub",
+        action="append",
+        default=[],
+        metavar="VKEY|FILE",
+        help="a witness to trust: its key as it prints it (name+keyid+base64), or a file of it",
+    )
+    p.add_argument(
+        "--listing",
+        type=Path,
+        metavar="FILE",
+        help="the camera's listing of its log (tlog.leaves), to name each file a checkpoint covers",
+    )
     p.add_argument("--json", action="store_true", help="one JSON document for scripts")
     p.set_defaults(run=_guarded(verify))
 
@@ -120,15 +147,17 @@ def verify(args: argparse.Namespace) -> int:
     _evidence_dir(args.evidence)
     pub = load_device_public(args.device_pub)
     identity = load_agency_private(args.agency_key) if args.agency_key else None
+    pins, listing = _pins(args, pub)
     try:
-        report = verify_dir(args.evidence, pub, identity=identity)
+        report = pin(verify_dir(args.evidence, pub, identity=identity), pins, listing)
     except OSError as err:
         why = err.strerror or err
         print(f"bodycam verify: {args.evidence}: cannot list: {why}", file=sys.stderr)
         return EXIT_UNREADABLE
     faults = _faults(report)
+    unpinned = "" if pins else "the newest end is not pinned: no cosigned checkpoint was given"
     if args.json:
-        print(json.dumps({**report.to_json(), "faults": faults}, indent=2))
+        print(json.dumps({**report.to_json(), "faults": faults, "unpinned": unpinned}, indent=2))
     else:
         for line in report.lines:
             print(line)
@@ -138,8 +167,44 @@ def verify(args: argparse.Namespace) -> int:
             print(f"faults the camera logged ({len(faults)}):")
             for e in faults:
                 print(_fault_line(e))
+        if unpinned and report.lines:
+            print(unpinned)
         print(f"overall: {report.worst}" if report.lines else "overall: nothing to verify")
     return report.exit_code
+
+
+class InputRefused(EvidenceError):
+    """A checkpoint, witness key or listing given to verify could not be read or used."""
+
+    exit_code = EXIT_UNREADABLE
+
+
+def _pins(
+    args: argparse.Namespace, pub: Ed25519PublicKey
+) -> tuple[list[Pinned], list[Leaf] | None]:
+    """The checkpoints, the witnesses and the listing verify was given, each checked; a bad
+    one is a usage error naming the file and what is wrong."""
+    try:
+        witnesses = [Witness.from_vkey(_vkey_text(w)) for w in args.witness_pub]
+        pins = [open_checkpoint(_read(f), pub, witnesses) for f in args.checkpoint]
+        listing = parse_listing(_read(args.listing)) if args.listing else None
+    except (NoteError, ValueError) as e:
+        raise InputRefused(str(e)) from None
+    return pins, listing
+
+
+def _vkey_text(arg: str) -> str:
+    """A witness key given inline, or the path of a file that holds it."""
+    if "+" in arg and not Path(arg).exists():
+        return arg
+    return _read(Path(arg)).decode("utf-8", "replace").strip()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InputRefused(f"{path}: cannot read: {e.strerror or e}") from None
 
 
 class _Bar:

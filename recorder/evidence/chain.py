@@ -59,8 +59,8 @@ EXIT_CODES = {
     EXIT_USAGE: "bad command line",
     EXIT_FAILED: "at least one TAMPERED, MISSING, FOREIGN or MALFORMED",
     EXIT_UNREADABLE: "nothing worse than UNREADABLE: a file, the evidence directory or a key "
-    "could not be read, or the key was refused (a weak key, spec section 2.1), or there is no "
-    "evidence",
+    "could not be read, or the key was refused (a weak key, spec section 2.1), or a checkpoint, "
+    "witness key or listing given was refused, or there is no evidence",
     EXIT_INTERNAL: "internal error, a bug in bodycam: no verdict was reached",
 }
 

@@ -24,9 +24,11 @@ from recorder.evidence.keys import key_id
 from recorder.evidence.merkle import HASH_SIZE, leaf_hash
 from recorder.evidence.note import NoteError
 
-__all__ = ["Checkpoint", "device_origin", "file_leaf", "leaf_data"]
+__all__ = ["LEAF_SIZE", "Checkpoint", "Leaf", "device_origin", "file_leaf", "leaf_data"]
 
 _LEAF = struct.Struct(">B Q 16s I 32s")
+LEAF_SIZE = _LEAF.size
+"""61 bytes: the size of :func:`leaf_data`."""
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
@@ -45,6 +47,35 @@ def leaf_data(kind: Kind, seq: int, segment_id: bytes, records: int, chain: byte
 def file_leaf(kind: Kind, seq: int, segment_id: bytes, records: int, chain: bytes) -> bytes:
     """The leaf *hash* of a finished file."""
     return leaf_hash(leaf_data(kind, seq, segment_id, records, chain))
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A finished file as a leaf names it."""
+
+    kind: Kind
+    seq: int
+    segment_id: bytes
+    records: int
+    chain: bytes
+
+    @classmethod
+    def decode(cls, data: bytes) -> Leaf:
+        """Parse :func:`leaf_data`; raise ValueError naming what is wrong."""
+        if len(data) != LEAF_SIZE:
+            raise ValueError(f"a leaf is {LEAF_SIZE} bytes, not {len(data)}")
+        kind, seq, segment_id, records, chain = _LEAF.unpack(data)
+        try:
+            k = Kind(kind)
+        except ValueError:
+            raise ValueError(f"a leaf's kind is 1 (media) or 2 (audit), not {kind}") from None
+        return cls(k, seq, segment_id, records, chain)
+
+    def encode(self) -> bytes:
+        return leaf_data(self.kind, self.seq, self.segment_id, self.records, self.chain)
+
+    def hash(self) -> bytes:
+        return leaf_hash(self.encode())
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,7 @@ class Verifier:
         if problem is not None:
             raise NoteError(f"verifier key {name!r} is refused: {problem}")
         v = cls(name, raw[0], Ed25519PublicKey.from_public_bytes(raw[1:]))
-        if kid != v.key_id.hex():
+        if kid.lower() != v.key_id.hex():  # Go's reader takes either case
             raise NoteError(
                 f"verifier key {name!r}: key ID {kid[:16]!r} is not the one its name, type "
                 f"and key give ({v.key_id.hex()})"

@@ -7,11 +7,12 @@ state directory:
 - ``tlog.json``: the tree's compact range (one hash per bit of its size), how far each stream
   has been logged, and the latest signed checkpoint. Replaced atomically, as the sequence
   numbers are, so a cut leaves the old state or the new one;
-- ``tlog.leaves``: the leaf hashes in order (32 bytes each, about 0.5 MB a year at one file a
-  minute), appended and synced before ``tlog.json`` moves on. The tree needs only the compact
-  range; the leaves let the camera answer inclusion and consistency proofs without rereading its
-  footage. A leaf hash past the size ``tlog.json`` records is a cut between the two writes, and is
-  ignored.
+- ``tlog.leaves``: the leaves in order, each the 61 bytes of ``checkpoint.leaf_data`` (about
+  1 MB a year at one file a minute), appended and synced before ``tlog.json`` moves on. The tree
+  needs only the compact range; the listing lets the camera answer inclusion and consistency
+  proofs without rereading its footage, and lets anyone who holds it name every file a checkpoint
+  covers (it is checked against the checkpoint's root, so it cannot lie). A leaf past the size
+  ``tlog.json`` records is a cut between the two writes, and is overwritten by the next.
 
 A file finished but not yet logged (a cut between the file's FINAL and the log's state) is
 logged at the next start by :meth:`DeviceLog.catch_up`, from the stream's own state.
@@ -29,15 +30,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from recorder.evidence.checkpoint import Checkpoint, device_origin, file_leaf
+from recorder.evidence.checkpoint import LEAF_SIZE, Checkpoint, Leaf, device_origin
 from recorder.evidence.errors import StateError
 from recorder.evidence.header import Kind, Link, LinkState
-from recorder.evidence.merkle import (
-    HASH_SIZE,
-    CompactRange,
-    consistency_proof,
-    inclusion_proof,
-)
+from recorder.evidence.merkle import CompactRange, consistency_proof, inclusion_proof
 from recorder.evidence.note import Note, sign
 from recorder.evidence.state import write_json_atomic
 
@@ -51,8 +47,15 @@ class DeviceLog:
     """The camera's log: :meth:`add` each finished file; each add signs a new checkpoint."""
 
     def __init__(
-        self, state_dir: Path, device_pub: Ed25519PublicKey, sign_fn: Callable[[bytes], bytes]
+        self,
+        state_dir: Path,
+        device_pub: Ed25519PublicKey,
+        sign_fn: Callable[[bytes], bytes],
+        predecessor: Callable[[Kind, int], Link] | None = None,
     ) -> None:
+        """``predecessor(kind, seq)`` gives the link that file ``seq + 1`` signs for file
+        ``seq``: how a file finished whose logging failed is logged later, from signed data."""
+        self._predecessor = predecessor
         self._state = state_dir / STATE
         self._leaves = state_dir / LEAVES
         self._pub = device_pub
@@ -92,16 +95,31 @@ class DeviceLog:
         if link.state is LinkState.NONE:
             raise ValueError("a NONE link names no file")
         key = kind.name.lower()
-        if link.seq <= self.logged.get(key, 0):
+        logged = self.logged.get(key, 0)
+        if link.seq <= logged:
             raise StateError(f"{key} #{link.seq} is already in the log")
-        leaf = file_leaf(kind, link.seq, link.segment_id, link.records, link.chain)
-        self._append_leaf(leaf)
-        self.tree.append(leaf)
+        # Every number of a stream finishes exactly once, in order: a number skipped (its
+        # logging failed) is logged now, from the link its successor signed, never left out.
+        missed = [] if link.seq == logged + 1 else self._missed(kind, logged + 1, link.seq)
+        for leaf in [*missed, Leaf(kind, link.seq, link.segment_id, link.records, link.chain)]:
+            self._append_leaf(leaf.encode())
+            self.tree.append(leaf.hash())
         self.logged[key] = link.seq
         text = Checkpoint(self.origin, self.tree.size, self.tree.root()).text()
         self.checkpoint = Note(text).with_signatures(sign(text, self.origin, self._pub, self._sign))
         self._save()
         return self.checkpoint
+
+    def _missed(self, kind: Kind, first: int, upto: int) -> list[Leaf]:
+        if self._predecessor is None:
+            raise StateError(f"{kind.name.lower()} #{first}-#{upto - 1} were never logged")
+        out = []
+        for seq in range(first, upto):
+            link = self._predecessor(kind, seq)
+            if link.state is LinkState.NONE or link.seq != seq:
+                raise StateError(f"{kind.name.lower()} #{seq + 1} does not link to #{seq}")
+            out.append(Leaf(kind, seq, link.segment_id, link.records, link.chain))
+        return out
 
     def catch_up(self, kind: Kind, last: Link) -> Note | None:
         """Log the stream's last finished file if a cut came before it was logged."""
@@ -110,7 +128,7 @@ class DeviceLog:
         return self.add(kind, last)
 
     def _append_leaf(self, leaf: bytes) -> None:
-        size = self.tree.size * HASH_SIZE
+        size = self.tree.size * LEAF_SIZE
         fd = os.open(self._leaves, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             if os.fstat(fd).st_size < size:
@@ -123,16 +141,22 @@ class DeviceLog:
         finally:
             os.close(fd)
 
-    def leaves(self, size: int | None = None) -> list[bytes]:
-        """The first ``size`` leaf hashes (all of them by default)."""
+    def listing(self, size: int | None = None) -> list[Leaf]:
+        """The first ``size`` leaves (all of them by default), as the files they name."""
         size = self.tree.size if size is None else size
         if not 0 <= size <= self.tree.size:
             raise ValueError(f"size {size} is not within the log's {self.tree.size}")
         with contextlib.suppress(FileNotFoundError), self._leaves.open("rb") as f:
-            data = f.read(size * HASH_SIZE)
-            if len(data) == size * HASH_SIZE:
-                return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+            data = f.read(size * LEAF_SIZE)
+            if len(data) == size * LEAF_SIZE:
+                return [
+                    Leaf.decode(data[i : i + LEAF_SIZE]) for i in range(0, len(data), LEAF_SIZE)
+                ]
         raise StateError(f"{self._leaves}: holds fewer leaves than {size}")
+
+    def leaves(self, size: int | None = None) -> list[bytes]:
+        """The first ``size`` leaf hashes."""
+        return [leaf.hash() for leaf in self.listing(size)]
 
     def consistency(self, old: int, new: int | None = None) -> list[bytes]:
         """The RFC 6962 proof that the tree of size ``old`` is a prefix of size ``new``."""

@@ -1,0 +1,242 @@
+"""Section 14.1: verifying against cosigned checkpoints, which pin the newest end of the evidence.
+
+A hash chain proves that what a reader holds is consistent, not that nothing was held back from
+the end. A checkpoint that left the camera and was cosigned by a witness says how many files the
+camera had finished by then, and their tree's root. Every sequence number of either stream is
+exactly one leaf (a file closed, found torn, or reserved and never written), so a checkpoint of
+size N means that the highest media and audit numbers finished add up to N: files withheld from
+the ends of *both* streams show as a shortfall, from the checkpoint alone. With the camera's
+listing of its leaves (``tlog.leaves``), checked against the root, the reader names each file the
+checkpoint covers: absent is MISSING ("withheld"), different is TAMPERED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from recorder.evidence.audit import rfc3339
+from recorder.evidence.chain import FileCheck, Line, Report
+from recorder.evidence.checkpoint import LEAF_SIZE, Checkpoint, Leaf, device_origin
+from recorder.evidence.header import Kind
+from recorder.evidence.merkle import root
+from recorder.evidence.note import (
+    TIMESTAMPED_ED25519,
+    Note,
+    NoteError,
+    Verifier,
+    verify,
+    verify_cosignature,
+)
+from recorder.evidence.reader import Verdict
+
+__all__ = ["Pinned", "Witness", "open_checkpoint", "parse_listing", "pin"]
+
+_LABEL = {Kind.MEDIA: "segment", Kind.AUDIT: "audit"}
+_UNSIGNED = (Verdict.FOREIGN, Verdict.MALFORMED, Verdict.UNREADABLE)
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A witness a verifier trusts: its name and Ed25519 key (c2sp.org/tlog-cosignature)."""
+
+    name: str
+    public: Ed25519PublicKey
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Witness:
+        """``name+keyid+base64(0x04 || key)``, the signed-note verifier key a witness prints."""
+        v = Verifier.parse(vkey)
+        if v.sig_type != TIMESTAMPED_ED25519:
+            raise NoteError(
+                f"witness key of {v.name}: type 0x{v.sig_type:02x}, not a cosigner's "
+                f"(0x{TIMESTAMPED_ED25519:02x})"
+            )
+        return cls(v.name, v.public)
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A checkpoint signed by the device and cosigned by a trusted witness."""
+
+    checkpoint: Checkpoint
+    witness: str
+    cosigned_at: int
+    """When the witness cosigned it, POSIX seconds on the witness's clock."""
+
+    @property
+    def when(self) -> str:
+        return rfc3339(self.cosigned_at)
+
+
+def open_checkpoint(data: bytes, device_pub: Ed25519PublicKey, witnesses: list[Witness]) -> Pinned:
+    """Parse and verify a checkpoint note: the device's signature and at least one trusted
+    witness's cosignature. Raise NoteError naming what is wrong."""
+    if not witnesses:
+        raise NoteError("a checkpoint pins evidence only with a witness's cosignature: no witness")
+    note = Note.parse(data)
+    origin = device_origin(device_pub.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    verify(note, origin, device_pub)
+    cp = Checkpoint.parse(note.text)
+    if cp.origin != origin:
+        raise NoteError(f"the checkpoint is of {cp.origin}, not of this device ({origin})")
+    found: list[tuple[int, str]] = []
+    for w in witnesses:
+        try:
+            found.append((verify_cosignature(note, w.name, w.public), w.name))
+        except NoteError as e:
+            if "not cosigned" not in str(e):
+                raise
+    if not found:
+        names = ", ".join(w.name for w in witnesses)
+        raise NoteError(f"the checkpoint is not cosigned by a trusted witness ({names})")
+    at, name = min(found)
+    return Pinned(cp, name, at)
+
+
+def parse_listing(data: bytes) -> list[Leaf]:
+    """The camera's ``tlog.leaves``: 61-byte leaves, one after another."""
+    if len(data) % LEAF_SIZE:
+        raise ValueError(f"a listing is whole {LEAF_SIZE}-byte leaves: {len(data)} bytes is not")
+    return [Leaf.decode(data[i : i + LEAF_SIZE]) for i in range(0, len(data), LEAF_SIZE)]
+
+
+def pin(report: Report, pinned: list[Pinned], listing: list[Leaf] | None = None) -> Report:
+    """The report, with what the checkpoints say about the newest end added as lines."""
+    if not pinned:
+        return report
+    genuine = _genuine(report.checks)
+    newest = max(pinned, key=lambda p: (p.checkpoint.size, -p.cosigned_at))
+    added = _forks(pinned)
+    if listing is not None and len(listing) >= newest.checkpoint.size:
+        added += _against_listing(genuine, pinned, listing)
+    else:
+        added += _by_count(genuine, newest, have=len(listing) if listing is not None else None)
+    if not any(ln.kind == "checkpoint" and ln.verdict is Verdict.TAMPERED for ln in added):
+        size = newest.checkpoint.size
+        added.append(
+            Line(
+                Verdict.OK,
+                "checkpoint",
+                str(size),
+                "",
+                0,
+                f"pins the newest end: {size} files, cosigned by {newest.witness} at {newest.when}",
+            )
+        )
+    return Report([*report.lines, *added], report.checks)
+
+
+def _genuine(checks: list[FileCheck]) -> dict[tuple[Kind, int], FileCheck]:
+    out = {}
+    for c in checks:
+        h = c.outcome.header
+        if h is not None and not c.duplicate and c.outcome.verdict not in _UNSIGNED:
+            out[h.kind, h.seq] = c
+    return out
+
+
+def _forks(pinned: list[Pinned]) -> list[Line]:
+    seen: dict[int, Pinned] = {}
+    out = []
+    for p in pinned:
+        other = seen.setdefault(p.checkpoint.size, p)
+        if other.checkpoint.root != p.checkpoint.root:
+            out.append(
+                Line(
+                    Verdict.TAMPERED,
+                    "checkpoint",
+                    str(p.checkpoint.size),
+                    "",
+                    0,
+                    f"a fork: the device signed two different trees of {p.checkpoint.size} files "
+                    f"(cosigned at {other.when} and at {p.when})",
+                )
+            )
+    return out
+
+
+def _by_count(
+    genuine: dict[tuple[Kind, int], FileCheck], newest: Pinned, have: int | None
+) -> list[Line]:
+    top = {k: max((s for kk, s in genuine if kk is k), default=0) for k in Kind}
+    here = top[Kind.MEDIA] + top[Kind.AUDIT]
+    short = newest.checkpoint.size - here
+    if short <= 0:
+        return []
+    listing = (
+        "; give the camera's listing (--listing) to name them"
+        if have is None
+        else f"; the listing given holds only {have} leaves"
+    )
+    return [
+        Line(
+            Verdict.MISSING,
+            "checkpoint",
+            str(newest.checkpoint.size),
+            "",
+            0,
+            f"withheld: {short} file(s) beyond segment #{top[Kind.MEDIA]} and audit "
+            f"#{top[Kind.AUDIT]}, covered by the checkpoint of {newest.when}{listing}",
+        )
+    ]
+
+
+def _against_listing(
+    genuine: dict[tuple[Kind, int], FileCheck], pinned: list[Pinned], listing: list[Leaf]
+) -> list[Line]:
+    out = []
+    hashes = [leaf.hash() for leaf in listing]
+    by_size = sorted(pinned, key=lambda p: p.checkpoint.size)
+    for p in by_size:
+        if root(hashes[: p.checkpoint.size]) != p.checkpoint.root:
+            out.append(
+                Line(
+                    Verdict.TAMPERED,
+                    "checkpoint",
+                    str(p.checkpoint.size),
+                    "",
+                    0,
+                    f"the listing given does not match the checkpoint of {p.when}",
+                )
+            )
+            return out
+    for i, leaf in enumerate(listing[: by_size[-1].checkpoint.size]):
+        cover = next(p for p in by_size if p.checkpoint.size > i)
+        label, c = _LABEL[leaf.kind], genuine.get((leaf.kind, leaf.seq))
+        if c is None:
+            if leaf.records == 0 and leaf.chain == bytes(32):
+                continue  # reserved and never written: there never was a file
+            out.append(
+                Line(
+                    Verdict.MISSING,
+                    label,
+                    str(leaf.seq),
+                    "",
+                    0,
+                    f"withheld: covered by the checkpoint of {cover.when}",
+                )
+            )
+            continue
+        o = c.outcome
+        same = (
+            o.header is not None
+            and o.header.segment_id == leaf.segment_id
+            and len(o.chains) > leaf.records
+            and o.chains[leaf.records] == leaf.chain
+        )
+        if not same:
+            out.append(
+                Line(
+                    Verdict.TAMPERED,
+                    label,
+                    str(leaf.seq),
+                    c.path.name,
+                    o.valid,
+                    f"contradicts the checkpoint of {cover.when}: it was finished with "
+                    f"{leaf.records} records and another chain",
+                )
+            )
+    return out
