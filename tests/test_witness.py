@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from recorder.evidence.checkpoint import Checkpoint
+from recorder.evidence.checkpoint import Checkpoint, device_origin
+from recorder.evidence.keys import load_device_public, raw_public
 from recorder.evidence.merkle import EMPTY_ROOT
 from recorder.evidence.note import (
     TIMESTAMPED_ED25519,
@@ -39,6 +40,9 @@ from recorder.witness.request import MAX_BODY, MAX_PROOF
 from recorder.witness.server import PATH, WitnessServer
 from recorder.witness.state import State
 from recorder.witness.witness import SIZE_TYPE, Witness
+from tests.test_pinning import camera_checkpoint, save
+from tests.test_pinning import verify as verify_cli
+from tests.test_streams_link import two_shifts
 from tests.witness_kit import (
     START,
     WITNESS_NAME,
@@ -386,3 +390,22 @@ def test_only_the_trusted_witness_s_cosignature_counts(cam: Camera, witness: Wit
         cosigned(note, [bad], WITNESS)
     c = cosigned(note, [*lines, NoteSignature("x.example/w", b"abcd", b"sig")], WITNESS)
     assert c.note.signatures == (*note.signatures, lines[0])  # the stranger's line is dropped
+
+
+def test_what_the_witness_cosigns_is_what_verify_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cam = two_shifts(tmp_path)  # a simulated camera, two shifts of evidence and its log
+    note = camera_checkpoint(cam)
+    pub = load_device_public(cam.config.state_dir / "device.pub")
+    witness = Witness(
+        WITNESS_NAME, witness_key(), {device_origin(raw_public(pub)): pub}, State(tmp_path / "w"),
+        Clock(),
+    )  # fmt: skip
+    with serving(witness) as server:
+        lines = add_checkpoint(server.url, note, 0, [])
+    cp = save(tmp_path / "cosigned", cosigned(note, lines, WITNESS).note)
+    code, out = verify_cli(cam, capsys, "--checkpoint", str(cp), "--witness-pub", WITNESS.vkey())
+    assert code == 0, out
+    files = len(list(cam.evidence.glob("*.bcam")))
+    assert f"pins the newest end: {files} files, cosigned by {WITNESS_NAME} at 2027-01-15" in out
