@@ -159,7 +159,7 @@ class Recorder:
             config=self.config.source,
             checkpoint=self._checkpoint(),
         )
-        for kind, link in notes:
+        for (kind, link), stream in zip(notes, (self.media, self.audit_log.stream), strict=True):
             if link is not None:
                 self.audit(
                     "recovered",
@@ -168,6 +168,9 @@ class Recorder:
                     records=link.records,
                     closed=link.state.name == "CLOSED",
                 )
+            if stream.recover_error:  # the card would not read it: noted as holding nothing
+                self.audit("fault", what="recovery could not read", error=stream.recover_error)
+                self._fault(f"recovery could not read {stream.recover_error}")
         if self._log_problem:
             self.audit("fault", what="the camera's log is unreadable", error=self._log_problem)
             self._fault(f"no checkpoints until the log is mended: {self._log_problem}")

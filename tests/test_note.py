@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from recorder.evidence.note import (
@@ -95,6 +95,20 @@ def test_cosign_and_verify_round_trip() -> None:
     assert verify_cosignature(parsed, "agency.example/witness", key.public_key()) == 1_800_000_000
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_a_line_ends_at_a_newline_only_as_in_go(separator: str) -> None:
+    """Go's note.Open splits signature lines at "\\n" alone: a signature line holding U+2028
+    (or another character Python's splitlines breaks at) is one line there, whose base64 does
+    not decode, so the note is malformed. Read as two good lines, it would verify here."""
+    name, _, _, pub = vkey(PETER_VKEY)
+    line = PETER_NOTE[len(PETER_TEXT) + 1 : -1]
+    assert line.startswith("— PeterNeumann ") and "\n" not in line
+    verify(Note.parse(f"{PETER_TEXT}\n{line}\n{line}\n".encode()), name, pub)  # two lines
+    joined = f"{PETER_TEXT}\n{line}{separator}{line}\n".encode()
+    with pytest.raises(NoteError, match="signature of 'PeterNeumann' is not base64"):
+        Note.parse(joined)
+
+
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
@@ -143,6 +157,7 @@ def test_a_verifier_key_is_refused_with_what_is_wrong(vkey_text: str, problem: s
 
 
 @given(st.text(max_size=120))
+@example("a+00000000+\u00e9")  # not ASCII: base64 decoding raises ValueError, not binascii.Error
 def test_any_text_is_a_verifier_key_or_refused_cleanly(text: str) -> None:
     try:
         v = Verifier.parse(text)

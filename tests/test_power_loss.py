@@ -249,3 +249,22 @@ def test_a_card_that_fails_reads_too_after_a_failed_write_never_crashes_the_reco
     camera.shut_down()
     torn = [ln for ln in cam.verify().lines if ln.verdict is Verdict.INCOMPLETE]
     assert torn, [str(ln) for ln in cam.verify().lines]
+
+
+def test_a_file_the_card_will_not_read_at_recovery_is_a_fault_and_the_camera_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recorder.evidence.state as state
+
+    cam = SimDevice.provision(tmp_path)
+    press_and_record(cam, 3).cut()
+
+    def eio(*args: object, **kwargs: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(state, "check_file", eio)
+    camera = Camera(cam)  # recovery cannot read the torn segment
+    monkeypatch.undo()
+    camera.shut_down()
+    faults = [e for e in cam.audit_events() if e["event"] == "fault"]
+    assert any(e["what"] == "recovery could not read" for e in faults), faults

@@ -26,7 +26,6 @@ that way, and whoever checks its cosignatures is configured with it.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 from collections.abc import Callable
@@ -110,7 +109,10 @@ class Note:
         split = s.rfind("\n\n")
         if split < 0 or not s.endswith("\n"):
             raise NoteError("a note is text, a blank line, then signature lines, each ending '\\n'")
-        text, lines = s[: split + 1], s[split + 2 :].splitlines()
+        # Lines end at "\n" and nowhere else, as in C2SP and Go's note.Open: str.splitlines
+        # would also split at U+2028, U+0085 and the like, and so read a line Go refuses as two.
+        text, sigs = s[: split + 1], s[split + 2 :]
+        lines = sigs[:-1].split("\n") if sigs else []
         if not lines:
             raise NoteError("a note has at least one signature line")
         if len(lines) > MAX_SIGNATURES:
@@ -125,7 +127,7 @@ def _parse_signature(line: str) -> NoteSignature:
     check_name(name)
     try:
         raw = base64.b64decode(b64, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character that is not ASCII
         raise NoteError(f"signature of {name!r} is not base64") from None
     if not sep or len(raw) < 5:
         raise NoteError(f"signature of {name!r} is a 4-byte key ID and a signature")
@@ -246,7 +248,7 @@ class Verifier:
         name, kid, b64 = parts
         try:
             raw = base64.b64decode(b64, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a character that is not ASCII
             raise NoteError(f"the key of verifier key {name!r} is not base64") from None
         if len(raw) != 33:
             raise NoteError(f"verifier key {name!r}: a type byte and a 32-byte Ed25519 key")

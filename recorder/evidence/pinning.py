@@ -126,7 +126,7 @@ def pin(report: Report, pinned: list[Pinned], listing: list[Leaf] | None = None)
                 f"pins the newest end: {size} files, cosigned by {newest.witness} at {newest.when}",
             )
         )
-    return Report([*report.lines, *added], report.checks)
+    return Report([*report.lines, *added], report.checks, report.reserved)
 
 
 def _genuine(checks: list[FileCheck]) -> dict[tuple[Kind, int], FileCheck]:

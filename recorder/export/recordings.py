@@ -8,16 +8,18 @@ segments that happen to be in the evidence directory. Four signed sources say wh
   that seqs ``s-p+1 .. s-1`` were its parts 1 to ``p-1``;
 * the audit log's ``segment_open`` (``seq``, ``recording_id``, ``part``) and ``record_stop``
   (``recording_id`` and the list of its ``segments``);
-* the chain: every number from 1 to the highest named is a segment, except one the camera
-  reserved and never wrote, which the next file's link notes as TORN with 0 records.
+* the chain: every number from 1 to the highest named is a segment, except one the verifier
+  judged reserved and never written (``Report.reserved``: the next file's link notes it as TORN
+  with 0 records and no chain, and no signed evidence shows that it had a header).
 
 A number that is not here (or whose file does not verify) is a hole. When no source ties it to a
 recording, it is charged to the recording just before it, unless a ``record_stop`` says where that
 recording ended: the missing segments may be its tail. Otherwise it is reported on its own.
 
-Two files that both verify as one seq are one segment taken once; when their contents differ, the
-recording is TAMPERED. A segment that verifies only in part (TAMPERED, no FINAL record) leaves a
-hole from its last verified record to the next segment.
+Two files that both verify as one seq are one segment taken once (the copy the verifier took);
+when their contents differ, the recording is TAMPERED. A segment that verifies only in part
+(TAMPERED, no FINAL record), or that another verified copy of the same file shows to be shorter
+than it was, leaves a hole from its last verified record to the next segment.
 
 This module decides from the verification report alone; the exporter adds the holes' times once it
 has read the frames around them (``Hole.timing``).
@@ -32,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from recorder.evidence.audit import rfc3339
-from recorder.evidence.chain import FileCheck, Report, noted_nothing
+from recorder.evidence.chain import FileCheck, Report
 from recorder.evidence.header import Kind
 from recorder.evidence.reader import Verdict
 
@@ -112,7 +114,8 @@ class Recording:
         )
         if any(not h.cut for h in self.holes) and worst.rank < Verdict.MISSING.rank:
             worst = Verdict.MISSING
-        if self.conflicts and worst.rank < Verdict.TAMPERED.rank:
+        cut = any(h.cut for h in self.holes)  # records were taken from a segment after the fact
+        if (self.conflicts or cut) and worst.rank < Verdict.TAMPERED.rank:
             worst = Verdict.TAMPERED
         return worst
 
@@ -183,9 +186,15 @@ def _same_segment(a: FileCheck, b: FileCheck) -> bool:
     return a.outcome.header == b.outcome.header and a.outcome.chains[:n] == b.outcome.chains[:n]
 
 
+def _further(a: FileCheck, b: FileCheck) -> bool:
+    """``a`` verifies further than ``b``: its FINAL record where ``b`` has none, or more valid
+    records."""
+    return (a.outcome.final, a.outcome.valid) > (b.outcome.final, b.outcome.valid)
+
+
 def _taken(copies: list[FileCheck]) -> FileCheck:
     """The copy the verifier took for this number (the others it marked as duplicates: it
-    prefers the one the next file's signed link names, then the one that verifies better)."""
+    prefers the one the next file's signed link names, then the one that verifies further)."""
     return next((c for c in copies if not c.duplicate), copies[0])
 
 
@@ -264,7 +273,7 @@ def plan(report: Report) -> Plan:
     chosen = {seq: _taken(cs) for seq, cs in copies.items()}
     audit = AuditFacts.of(report)
     claims = _header_claims(chosen) + audit.claims()
-    reserved = {c.seq - 1 for cs in copies.values() for c in cs if _notes_nothing(c)}
+    reserved = report.reserved.get(Kind.MEDIA, set())  # the verifier's decision, never our own
     extent: dict[str, tuple[int, int]] = {}
     for cl in claims:
         lo, hi = extent.get(cl.rid, (cl.lo, cl.hi))
@@ -304,11 +313,6 @@ def plan(report: Report) -> Plan:
     for rec in recordings:
         _holes(rec, claims, chosen, reserved, copies, report)
     return Plan(recordings, unattributed, chosen, audit)
-
-
-def _notes_nothing(c: FileCheck) -> bool:
-    """Its link says the number before it was reserved and never written (chain.noted_nothing)."""
-    return noted_nothing(c.outcome.header.prev)  # type: ignore[union-attr]
 
 
 def _rid(c: FileCheck) -> str:
@@ -358,6 +362,10 @@ def _holes(
         if not others:
             continue
         names = ", ".join(c.path.name for c in others)
+        longer = [c for c in others if _same_segment(seg, c) and _further(c, seg)]
+        if longer and not any(h.cut and h.first == seg.seq for h in rec.holes):
+            found = f"exported {seg.path.name}, but {longer[0].path.name} verifies further"
+            rec.holes.append(Hole(seg.seq, seg.seq, found, "its header", cut=True))
         if all(_same_segment(seg, c) for c in others):
             rec.notes.append(f"segment #{seg.seq}: took {seg.path.name} once; {names} is a copy")
         else:
