@@ -13,7 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 import recorder
-from recorder.cli import console_cmds, daemon_cmds, evidence_cmds, key_cmds, selftest_cmd
+from recorder.cli import (
+    console_cmds,
+    daemon_cmds,
+    evidence_cmds,
+    key_cmds,
+    selftest_cmd,
+    witness_cmds,
+)
 from recorder.evidence.errors import EvidenceError
 
 __all__ = ["main"]
@@ -37,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bodycam {recorder.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (key_cmds, evidence_cmds, daemon_cmds, selftest_cmd, console_cmds):
+    for module in (key_cmds, evidence_cmds, daemon_cmds, selftest_cmd, console_cmds, witness_cmds):
         module.add_parsers(sub)
     return parser
 
