@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from hal.backend import DEFAULT_PINS
+from recorder.evidence.note import NoteError
+from recorder.evidence.pinning import Witness
 
 __all__ = ["SCHEMA", "Config", "ConfigError", "Key", "load", "parse"]
 
@@ -42,6 +44,19 @@ def _range(lo: float, hi: float) -> Callable[[Any], bool]:
 
 
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _is_vkey(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        Witness.from_vkey(value)
+    except NoteError:
+        return False
+    return True
 _MiB = 1024 * 1024
 
 SCHEMA: dict[str, dict[str, Key]] = {
@@ -254,6 +269,71 @@ SCHEMA: dict[str, dict[str, Key]] = {
             'a path, or "" for none',
             lambda v: len(v) < 100,
             "Unix socket the console bridge (bodycam-console@TTY) connects to.",
+        ),
+    },
+    "offload": {
+        "endpoint": Key(
+            "",
+            str,
+            'an http:// or https:// URL, or "" for AWS S3',
+            lambda v: v == "" or bool(_URL.match(v)),
+            "The S3 store evidence is offloaded to (Ceph RGW, MinIO, AWS).",
+        ),
+        "region": Key(
+            "us-east-1",
+            str,
+            "1-32 of a-z 0-9 -",
+            lambda v: bool(_REGION.match(v)),
+            "The S3 region requests are signed for.",
+        ),
+        "bucket": Key(
+            "",
+            str,
+            'an S3 bucket name (3-63 of a-z 0-9 . -), or "" (offload not set up)',
+            lambda v: v == "" or bool(_BUCKET.match(v)),
+            "The bucket, made with Object Lock enabled; offload refuses one without.",
+        ),
+        "retention_days": Key(
+            0,
+            int,
+            "1 to 36500 days, or 0 (not set: offload refuses to run)",
+            _range(0, 36500),
+            "COMPLIANCE retention of every object: nobody can delete it or shorten it before.",
+        ),
+        "credentials_file": Key(
+            "",
+            str,
+            'a path, or "" for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment',
+            lambda v: "\0" not in v,
+            "AWS shared credentials file ([default]), mode 0600; never the keys themselves.",
+        ),
+        "limit_mbps": Key(
+            0.0,
+            (int, float),
+            "0 (no cap) or 0.1 to 100000 Mbit/s",
+            lambda v: v == 0 or 0.1 <= v <= 100_000,
+            "Bandwidth cap of the upload; `bodycam offload --limit-mbps` overrides it.",
+        ),
+        "part_mib": Key(
+            16,
+            int,
+            "5 to 512 MiB",
+            _range(5, 512),
+            "Files larger than this go in parts of this size, resumed after a cut.",
+        ),
+        "free_space": Key(
+            False,
+            bool,
+            "true or false",
+            doc="Delete a local file once its upload is confirmed and a witness covers it "
+            "(docs/offload.md).",
+        ),
+        "witnesses": Key(
+            [],
+            list,
+            "a list of witness verifier keys (name+keyid+base64)",
+            lambda v: all(_is_vkey(w) for w in v),
+            "Witnesses whose cosigned checkpoint lets free_space delete a file it covers.",
         ),
     },
     "pins": {

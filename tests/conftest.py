@@ -17,6 +17,7 @@ from recorder.evidence.keys import Ed25519Signer
 from recorder.evidence.media import STREAM_VIDEO, Frame, encode_frames
 from recorder.evidence.state import EvidenceStream
 from tests.profiles import load_profile
+from tests.s3 import s3  # noqa: F401  (the S3 store fixture: Ceph's RGW, or BODYCAM_S3_ENDPOINT)
 
 load_profile()
 

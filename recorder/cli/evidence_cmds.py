@@ -13,6 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from recorder.cli.progress import Bar
 from recorder.evidence.audit import ENVELOPE
 from recorder.evidence.chain import (
     EXIT_CODES,
@@ -223,29 +224,14 @@ def _read(path: Path) -> bytes:
         raise InputRefused(f"{path}: cannot read: {e.strerror or e}") from None
 
 
-class _Bar:
-    """A progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total <= 0:
-            return
-        frac = min(done / total, 1.0)
-        bar = "#" * int(frac * 40)
-        sys.stderr.write(f"\rexport [{bar:<40}] {frac:6.1%} {done >> 20}/{total >> 20} MiB")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def run_export(args: argparse.Namespace) -> int:
     _evidence_dir(args.evidence)
     pub = load_device_public(args.device_pub)
     identity = load_agency_private(args.agency_key)
     try:
-        result = export(args.evidence, identity, pub, args.out, force=args.force, progress=_Bar())
+        result = export(
+            args.evidence, identity, pub, args.out, force=args.force, progress=Bar("export")
+        )
     except ExportRefused as e:
         print(f"bodycam export: {e}", file=sys.stderr)
         return EXIT_UNREADABLE if e.report.worst is Verdict.UNREADABLE else 3
