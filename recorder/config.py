@@ -57,6 +57,8 @@ def _is_vkey(value: Any) -> bool:
     except NoteError:
         return False
     return True
+
+
 _MiB = 1024 * 1024
 
 SCHEMA: dict[str, dict[str, Key]] = {

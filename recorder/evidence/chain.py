@@ -50,6 +50,7 @@ __all__ = [
     "FileCheck",
     "Line",
     "Report",
+    "gaps",
     "noted_nothing",
     "verify_dir",
     "verify_dir_kind",
@@ -305,16 +306,29 @@ def _ranges(numbers: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _gaps(present: Iterable[int], highest: int) -> list[tuple[int, int]]:
-    """The ranges of 1..highest not in ``present``, without listing every number (a signed
-    header may claim a seq near 2**64)."""
-    out, expect = [], 1
-    for n in sorted({p for p in present if 1 <= p <= highest}):
-        if n > expect:
-            out.append((expect, n - 1))
-        expect = n + 1
-    if expect <= highest:
-        out.append((expect, highest))
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint ranges covering the same numbers as ``spans``."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def gaps(lo: int, hi: int, taken: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ranges within ``lo..hi`` that no range of ``taken`` covers, without listing every
+    number (a signed header may claim a seq near 2**64)."""
+    out, at = [], lo
+    for a, b in _merge(taken):
+        if b < at or a > hi:
+            continue
+        if a > at:
+            out.append((at, a - 1))
+        at = b + 1
+    if at <= hi:
+        out.append((at, hi))
     return out
 
 
@@ -484,7 +498,7 @@ def _check_stream(
         elif seq - 1 in named:
             _check_named(named[seq - 1], link, seq)
     highest = max(s.genuine, default=0)
-    for lo, hi in _gaps([*s.genuine, *named, *s.noted], highest):
+    for lo, hi in gaps(1, highest, ((n, n) for n in [*s.genuine, *named, *s.noted])):
         s.line(Verdict.MISSING, lo, hi, "gap in the chain")
     if kind is Kind.MEDIA and cross_check:
         _cross_check(s, named, facts)

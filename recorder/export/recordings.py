@@ -28,13 +28,12 @@ has read the frames around them (``Hole.timing``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from recorder.evidence.audit import rfc3339
-from recorder.evidence.chain import FileCheck, Report
+from recorder.evidence.chain import FileCheck, Report, gaps
 from recorder.evidence.header import Kind
 from recorder.evidence.reader import Verdict
 
@@ -154,32 +153,6 @@ def _span(lo: int, hi: int) -> str:
     return f"#{lo}" if lo == hi else f"#{lo}-{hi}"
 
 
-def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted, disjoint ranges covering the same numbers as ``spans``."""
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(spans):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(hi, out[-1][1]))
-        else:
-            out.append((lo, hi))
-    return out
-
-
-def _gaps(lo: int, hi: int, taken: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The ranges within ``lo..hi`` that no range of ``taken`` covers (no number is expanded:
-    a signed seq can be as large as 2**64)."""
-    out, at = [], lo
-    for a, b in _merge(taken):
-        if b < at or a > hi:
-            continue
-        if a > at:
-            out.append((at, a - 1))
-        at = b + 1
-    if at <= hi:
-        out.append((at, hi))
-    return out
-
-
 def _same_segment(a: FileCheck, b: FileCheck) -> bool:
     """Both are (possibly shorter) copies of one signed file."""
     n = min(len(a.outcome.chains), len(b.outcome.chains))
@@ -284,7 +257,7 @@ def plan(report: Report) -> Plan:
     taken = [*extent.values(), *((s, s) for s in [*chosen, *reserved])]
     ends = {hi: rid for rid, (_, hi) in extent.items()}
     unattributed: list[Hole] = []
-    for lo, hi in _gaps(1, highest, taken):
+    for lo, hi in gaps(1, highest, taken):
         rid = ends.get(lo - 1)
         if rid is not None and rid not in audit.stopped:
             how = (
@@ -343,7 +316,7 @@ def _holes(
     report: Report,
 ) -> None:
     taken = [(s, s) for s in [*chosen, *reserved] if rec.first <= s <= rec.last]
-    for lo, hi in _gaps(rec.first, rec.last, taken):
+    for lo, hi in gaps(rec.first, rec.last, taken):
         how = {
             cl.source: None
             for cl in claims
