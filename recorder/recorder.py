@@ -103,7 +103,12 @@ class Recorder:
         keystore = devices.keystore
         device_pub = Ed25519PublicKey.from_public_bytes(keystore.public_key_bytes)
         evidence, state = config.evidence_dir, config.state_dir
-        self.log = DeviceLog(state, device_pub, keystore.sign)
+        self.log: DeviceLog | None = None
+        self._log_problem = ""
+        try:
+            self.log = DeviceLog(state, device_pub, keystore.sign, self._link_before)
+        except StateError as e:  # recording goes on; the fault is audited at open()
+            self._log_problem = str(e)
         self.media = EvidenceStream(
             evidence,
             state,
@@ -116,7 +121,13 @@ class Recorder:
             on_finished=self._finished,
         )
         audit_stream = EvidenceStream(
-            evidence, state, Kind.AUDIT, keystore, device_pub, on_finished=self._finished
+            evidence,
+            state,
+            Kind.AUDIT,
+            keystore,
+            device_pub,
+            on_finished=self._finished,
+            mark_headers=True,  # once a boot: a deleted audit log can never pass as never written
         )
         self.boot_id = secrets.token_hex(8)
         self.audit_log = AuditLog(audit_stream, {**self._base_meta(), "boot_id": self.boot_id})
@@ -139,15 +150,16 @@ class Recorder:
         """Recover from a crash if there was one, log the boot, and record again at once if
         the power went while recording (``recording.resume_after_power_loss``)."""
         notes = [(s.kind, s.recover()) for s in (self.media, self.audit_log.stream)]
-        for stream in (self.media, self.audit_log.stream):  # a cut before a file was logged
-            self._log_finished(self.log.catch_up, stream.kind, stream.last)
+        if self.log is not None:
+            for stream in (self.media, self.audit_log.stream):  # a cut before it was logged
+                self._log_finished(self.log.catch_up, stream.kind, stream.last)
         self.audit(
             "boot",
             firmware=recorder.__version__,
             config=self.config.source,
             checkpoint=self._checkpoint(),
         )
-        for kind, link in notes:
+        for (kind, link), stream in zip(notes, (self.media, self.audit_log.stream), strict=True):
             if link is not None:
                 self.audit(
                     "recovered",
@@ -156,6 +168,13 @@ class Recorder:
                     records=link.records,
                     closed=link.state.name == "CLOSED",
                 )
+            if stream.recover_error:  # the card would not read it: noted as holding nothing
+                self.audit("fault", what="recovery could not read", error=stream.recover_error)
+                self._fault(f"recovery could not read {stream.recover_error}")
+        if self._log_problem:
+            self.audit("fault", what="the camera's log is unreadable", error=self._log_problem)
+            self._fault(f"no checkpoints until the log is mended: {self._log_problem}")
+            self._indicate("led", "warning", True)
         self._indicate("led", "status", True)
         media = notes[0][1]
         if media is not None and media.state is LinkState.TORN:
@@ -321,6 +340,8 @@ class Recorder:
         """A file is finished: log it and sign a checkpoint; audit that (media files only: the
         audit log's own close is the last thing written to it, and the next boot's ``boot``
         event carries the checkpoint that close made)."""
+        if self.log is None:
+            return
         logged = self._log_finished(self.log.add, kind, link)
         if logged and kind is Kind.MEDIA and self.audit_log.is_open:
             self.audit("checkpoint", **(self._checkpoint() or {}))
@@ -333,9 +354,13 @@ class Recorder:
             return False
         return True
 
+    def _link_before(self, kind: Kind, seq: int) -> Link:
+        stream = self.media if kind is Kind.MEDIA else self.audit_log.stream
+        return stream.link_before(seq)
+
     def _checkpoint(self) -> dict[str, Any] | None:
         """The latest checkpoint, as the audit log records it: its size and root."""
-        if self.log.checkpoint is None:
+        if self.log is None or self.log.checkpoint is None:
             return None
         return {"size": self.log.tree.size, "root": self.log.tree.root().hex()}
 
@@ -425,9 +450,10 @@ class Recorder:
             self.writer.add_pre_roll(pre)
         except WriteFailed as e:
             failed = e
-        self.audit(
+        self.audit(  # logged once the pre-roll is durable: trigger_us says when it came
             "record_start",
             trigger=a.trigger,
+            trigger_us=round(a.t * 1e6),
             recording_id=self.writer.recording_id,
             pre_roll_s=round((a.t * 1e6 - pre[0].timestamp_us) / 1e6, 3) if pre else 0.0,
             **extra,

@@ -25,6 +25,10 @@ from recorder.evidence.state import EvidenceStream
 
 __all__ = ["RecordingWriter", "WriteFailed", "clock_meta"]
 
+_PRE_ROLL_CHUNK = 8 * 1024 * 1024
+"""A trigger's pre-roll is written in writes of about this much, then synced once: 30 s at
+8 Mbit/s would otherwise be held three times over (buffer, plaintext, ciphertext) at the press."""
+
 AuditFn = Callable[..., None]
 """``audit(event, **fields)``: log to the audit trail (the recorder supplies the clock)."""
 
@@ -84,6 +88,7 @@ class RecordingWriter:
         self._pending: list[Frame] = []
         self._sealed: list[bytes] = []
         """Records whose media is complete, written together by the next write."""
+        self._sealed_bytes = 0
         self._period_us = 0
         """The time between the last two frames: the newest frame's own duration."""
         self._part = 0
@@ -114,6 +119,8 @@ class RecordingWriter:
         stays in the first segment, so no segment rolls inside it."""
         for frame in frames:
             self._place(frame, live=False)
+            if self._sealed_bytes >= _PRE_ROLL_CHUNK:
+                self._write_sealed(sync=False)  # bounded memory: the buffer is not copied whole
         self._seal()
         self._write_sealed()
 
@@ -154,17 +161,19 @@ class RecordingWriter:
     def _seal(self) -> None:
         """Make the pending frames one record, to be written by :meth:`_write_sealed`."""
         if self._pending:
-            self._sealed.append(encode_frames(self._pending))
+            record = encode_frames(self._pending)
+            self._sealed.append(record)
+            self._sealed_bytes += len(record)
             self._pending = []
 
-    def _write_sealed(self) -> None:
+    def _write_sealed(self, sync: bool = True) -> None:
         if not self._sealed:
             return
-        records, self._sealed = self._sealed, []
+        records, self._sealed, self._sealed_bytes = self._sealed, [], 0
         f = self._stream.current
         assert f is not None
         try:
-            f.append_many(records)
+            f.append_many(records, sync=sync)
         except OSError as e:
             self._fail(e)
 
@@ -185,20 +194,26 @@ class RecordingWriter:
         self._write_sealed()
 
     def _fail(self, error: OSError) -> None:
-        """Close what can be closed after a refused or failed write, then raise WriteFailed."""
+        """Close what can be closed after a refused or failed write, then raise WriteFailed,
+        whatever else the card does meanwhile: the recorder must hear of it, never crash."""
         f = self._stream.current
         reason = _reason(error)
-        self._pending, self._sealed = [], []  # refused or torn: what they held cannot be written
-        if f is not None and f.is_open:
-            try:
-                self._close_segment(reason)  # the refusal left the file intact: close it
-            except OSError:
-                self._stream.fail()
-        elif f is not None:
-            link = self._stream.fail()
-            seq = link.seq if link else None
-            records = link.records if link else None
-            self._audit("segment_close", seq=seq, records=records, reason=reason, torn=True)
+        self._pending, self._sealed, self._sealed_bytes = [], [], 0  # cannot be written now
+        try:
+            if f is not None and f.is_open:
+                try:
+                    self._close_segment(reason)  # the refusal left the file intact: close it
+                except OSError:
+                    self._stream.fail()
+            elif f is not None:
+                link = self._stream.fail()
+                seq = link.seq if link else None
+                records = link.records if link else None
+                self._audit("segment_close", seq=seq, records=records, reason=reason, torn=True)
+        except WriteFailed:
+            raise
+        except Exception as e:  # the state could not be saved either: the next start recovers
+            self._audit("fault", what="closing after a failed write", error=str(e))
         raise WriteFailed(reason, error) from error
 
     def _open_segment(self, start_us: int) -> None:

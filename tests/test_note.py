@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from recorder.evidence.note import (
@@ -14,6 +14,7 @@ from recorder.evidence.note import (
     TIMESTAMPED_ED25519,
     Note,
     NoteError,
+    Verifier,
     cosign,
     note_key_id,
     sign,
@@ -23,10 +24,11 @@ from recorder.evidence.note import (
 
 
 def vkey(s: str) -> tuple[str, int, bytes, Ed25519PublicKey]:
-    """A signed-note verifier key ``name+hash+base64(type || key)``."""
-    name, kid, b64 = s.split("+", 2)
-    raw = base64.b64decode(b64)
-    return name, raw[0], bytes.fromhex(kid), Ed25519PublicKey.from_public_bytes(raw[1:])
+    """A signed-note verifier key ``name+hash+base64(type || key)``, parsed by the library and
+    written back byte for byte."""
+    v = Verifier.parse(s)
+    assert v.vkey() == s
+    return v.name, v.sig_type, v.key_id, v.public
 
 
 # golang.org/x/mod/sumdb/note's package example: its key pair and the note it signs.
@@ -93,6 +95,20 @@ def test_cosign_and_verify_round_trip() -> None:
     assert verify_cosignature(parsed, "agency.example/witness", key.public_key()) == 1_800_000_000
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_a_line_ends_at_a_newline_only_as_in_go(separator: str) -> None:
+    """Go's note.Open splits signature lines at "\\n" alone: a signature line holding U+2028
+    (or another character Python's splitlines breaks at) is one line there, whose base64 does
+    not decode, so the note is malformed. Read as two good lines, it would verify here."""
+    name, _, _, pub = vkey(PETER_VKEY)
+    line = PETER_NOTE[len(PETER_TEXT) + 1 : -1]
+    assert line.startswith("— PeterNeumann ") and "\n" not in line
+    verify(Note.parse(f"{PETER_TEXT}\n{line}\n{line}\n".encode()), name, pub)  # two lines
+    joined = f"{PETER_TEXT}\n{line}{separator}{line}\n".encode()
+    with pytest.raises(NoteError, match="signature of 'PeterNeumann' is not base64"):
+        Note.parse(joined)
+
+
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
@@ -120,3 +136,31 @@ def test_any_bytes_parse_or_are_refused_cleanly(data: bytes) -> None:
     except NoteError:
         return
     assert Note.parse(note.encode()) == note
+
+
+@pytest.mark.parametrize(
+    ("vkey_text", "problem"),
+    [
+        ("PeterNeumann+c74f20a3", "name\\+keyid\\+base64"),
+        ("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW", "key ID"),
+        ("Peter+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW", "key ID"),
+        ("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T!", "not base64"),
+        ("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10Q=", "32-byte"),
+        ("PeterNeumann+c74f20a3+Ahpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW", "signature type"),
+        ("x+00000000+BAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "small order"),
+        ("a b+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW", "key name"),
+    ],
+)
+def test_a_verifier_key_is_refused_with_what_is_wrong(vkey_text: str, problem: str) -> None:
+    with pytest.raises(NoteError, match=problem):
+        Verifier.parse(vkey_text)
+
+
+@given(st.text(max_size=120))
+@example("a+00000000+\u00e9")  # not ASCII: base64 decoding raises ValueError, not binascii.Error
+def test_any_text_is_a_verifier_key_or_refused_cleanly(text: str) -> None:
+    try:
+        v = Verifier.parse(text)
+    except NoteError:
+        return
+    assert Verifier.parse(v.vkey()) == v

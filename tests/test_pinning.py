@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given
 from hypothesis import strategies as st
 
 from recorder.cli import main
 from recorder.evidence.checkpoint import Checkpoint
 from recorder.evidence.keys import load_device_private
-from recorder.evidence.note import TIMESTAMPED_ED25519, Note, cosign, note_key_id, sign
+from recorder.evidence.note import TIMESTAMPED_ED25519, Note, Verifier, cosign, sign
 from recorder.evidence.tlog import LEAVES, STATE
 from tests.simdevice import SimDevice
 from tests.test_streams_link import two_shifts
@@ -26,10 +24,7 @@ COSIGNED_AT = 1_800_000_000  # the witness's clock: 2027-01-15T08:00:00Z
 
 
 def vkey(key: Ed25519PrivateKey = WITNESS, name: str = NAME) -> str:
-    pub = key.public_key()
-    raw = pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    kid = note_key_id(name, TIMESTAMPED_ED25519, pub).hex()
-    return f"{name}+{kid}+{base64.b64encode(bytes([TIMESTAMPED_ED25519]) + raw).decode()}"
+    return Verifier(name, TIMESTAMPED_ED25519, key.public_key()).vkey()
 
 
 def cosigned(note: Note, at: int = COSIGNED_AT) -> Note:

@@ -93,6 +93,8 @@ def test_the_whole_pre_roll_is_written_with_one_data_sync(
     # (ONE sync for all of its records), then the audit log's segment_open and record_start
     assert counted_syncs.count("fdatasync") == 1 + 1 + 2, counted_syncs
     assert len(counted_syncs) == 7, counted_syncs
+    start = next(e for e in cam.audit_events() if e["event"] == "record_start")
+    assert start["trigger_us"] == frames[-1].timestamp_us  # when it came, not when it was logged
     # all of it is on disk (from the keyframe at 4 s), before the first live frame is written
     assert durable_video(cam) == list(range(4 * FPS, 35 * FPS))
     camera.shut_down()
@@ -176,3 +178,93 @@ def test_a_clean_stop_is_not_resumed(tmp_path: Path) -> None:
     camera = Camera(cam)
     assert not camera.rec.machine.is_recording
     camera.shut_down()
+
+
+def test_an_audit_log_deleted_while_the_camera_was_off_is_missing_not_reserved(
+    tmp_path: Path,
+) -> None:
+    """The audit stream remembers each header once it is durable, so the next start tells a
+    log deleted from the card from one whose header was never written."""
+    cam = SimDevice.provision(tmp_path)
+    press_and_record(cam, 12).cut()
+    open_log = sorted(cam.evidence.glob("audit-*.bcam"))[-1]
+    open_log.unlink()  # the power is off; someone pulls the card and deletes the open log
+    Camera(cam).shut_down()
+    line = next(ln for ln in cam.verify().lines if ln.kind == "audit" and ln.verdict.name != "OK")
+    assert line.verdict is Verdict.MISSING, str(line)
+
+
+def test_a_pre_roll_larger_than_a_chunk_is_written_in_chunks_and_synced_once(
+    tmp_path: Path, counted_syncs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded memory at the press: the pre-roll is not held whole as plaintext and ciphertext
+    on top of the buffer; it is written in chunks, and still made durable with one sync."""
+    writes: list[int] = []
+    real_writev = os.writev
+
+    def counting_writev(fd: int, buffers: Any) -> int:
+        writes.append(sum(map(len, buffers)))
+        return real_writev(fd, buffers)
+
+    monkeypatch.setattr(os, "writev", counting_writev)
+    cam = SimDevice.provision(tmp_path, recording={"pre_event_s": 10, "segment_s": 60})
+    camera = Camera(cam)
+    big = 200_000  # 10 s at 15 fps: about 30 MB, so several chunks
+    frames = [
+        EncodedFrame(i.to_bytes(4, "big") * (big // 4), i % GOP == 0, round(i * 1e6 / FPS))
+        for i in range(12 * FPS + 1)
+    ]
+    for f in frames[:-1]:
+        camera.rec.frame(f)
+    camera.rec.input(InputEvent("record", True, frames[-1].timestamp_us / 1e6))
+    counted_syncs.clear()
+    writes.clear()
+    camera.rec.frame(frames[-1])
+    chunked = [n for n in writes if n > 1_000_000]
+    assert len(chunked) >= 3 and max(chunked) < 12 * 1024 * 1024, writes
+    assert counted_syncs.count("fdatasync") == 4  # header, pre-roll (once), two audit entries
+    camera.shut_down()
+    assert cam.verify().worst is Verdict.OK
+
+
+def test_a_card_that_fails_reads_too_after_a_failed_write_never_crashes_the_recorder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failed write the stream's link comes from what the writer knows it synced; the
+    failing card is not read again, so an EIO there cannot escape as an OSError."""
+    import recorder.evidence.state as state
+
+    cam = SimDevice.provision(tmp_path)
+    camera = press_and_record(cam, 3)
+
+    def eio(*args: object, **kwargs: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(state, "check_file", eio)
+    monkeypatch.setattr(os, "writev", eio)
+    for f in camera_frames(3 * FPS, 2 * FPS):
+        camera.rec.frame(f)  # the write fails: a fault, the recording stops, nothing escapes
+    assert camera.rec.writer is None and camera.rec.counters.write_failures == 1
+    monkeypatch.undo()
+    camera.shut_down()
+    torn = [ln for ln in cam.verify().lines if ln.verdict is Verdict.INCOMPLETE]
+    assert torn, [str(ln) for ln in cam.verify().lines]
+
+
+def test_a_file_the_card_will_not_read_at_recovery_is_a_fault_and_the_camera_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recorder.evidence.state as state
+
+    cam = SimDevice.provision(tmp_path)
+    press_and_record(cam, 3).cut()
+
+    def eio(*args: object, **kwargs: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(state, "check_file", eio)
+    camera = Camera(cam)  # recovery cannot read the torn segment
+    monkeypatch.undo()
+    camera.shut_down()
+    faults = [e for e in cam.audit_events() if e["event"] == "fault"]
+    assert any(e["what"] == "recovery could not read" for e in faults), faults

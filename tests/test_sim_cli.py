@@ -91,3 +91,16 @@ def test_scenario_steps_are_logged_and_the_daemon_cannot_dump_core(tmp_path: Pat
     assert "<6>sim.player: scenario 'test' scheduled: 1 steps over 100000s" in text
     assert re.search(r"^<6>sim\.player: scenario step 1 at 1\.000s: hold ", text, re.M), text
     assert "<6>sim.backend: scenario 'test' pins the clock's start: 2024-06-01T00:00:00Z" in text
+
+
+def test_the_daemon_makes_itself_undumpable() -> None:
+    """RLIMIT_CORE does not stop a core piped to a handler; PR_SET_DUMPABLE 0 does."""
+    code = (
+        "import ctypes; from recorder.cli.daemon_cmds import no_core_dumps; "
+        "libc = ctypes.CDLL(None); before = libc.prctl(3, 0, 0, 0, 0); no_core_dumps(); "
+        "print(before, libc.prctl(3, 0, 0, 0, 0))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["1", "0"]  # PR_GET_DUMPABLE: dumpable before, not after

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hal.inputs import InputEvent
@@ -95,26 +95,63 @@ def test_a_torn_segment_cut_shorter_than_an_event_saw_is_tampered(tmp_path: Path
     assert line.verdict is Verdict.TAMPERED and "saw" in line.reason, str(line)
 
 
+_HEX = "0123456789abcdef"
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def valid_head(head: object) -> bool:
+    """Section 10.1, read independently of the code: an object of exactly seq (>= 1), records
+    (>= 0) and chain (64 lowercase hex digits)."""
+    if not isinstance(head, dict) or sorted(head) != ["chain", "records", "seq"]:
+        return False
+    seq, records, chain = head["seq"], head["records"], head["chain"]
+    return (
+        _whole(seq)
+        and seq >= 1
+        and _whole(records)
+        and records >= 0
+        and isinstance(chain, str)
+        and len(chain) == 64
+        and all(c in _HEX for c in chain)
+    )
+
+
+_NUMBER = st.one_of(st.integers(-2, 3), st.booleans(), st.floats(-2, 3), st.text(max_size=2))
+_CHAIN = st.one_of(
+    st.text(max_size=70),
+    st.text(alphabet=_HEX, min_size=63, max_size=65),
+    st.text(alphabet=_HEX + "ABCDEF", min_size=64, max_size=64),
+    st.integers(),
+)
+
+
 @given(
     st.one_of(
         st.integers(),
         st.text(max_size=5),
+        st.lists(st.integers(), max_size=3),
+        st.fixed_dictionaries({"seq": _NUMBER, "records": _NUMBER, "chain": _CHAIN}),
         st.fixed_dictionaries(
-            {
-                "seq": st.integers(-2, 3),
-                "records": st.integers(-2, 3),
-                "chain": st.text(max_size=70),
-            }
+            {"seq": _NUMBER}, optional={"records": _NUMBER, "chain": _CHAIN, "x": st.integers()}
         ),
         st.dictionaries(st.text(max_size=6), st.integers(), max_size=4),
     )
 )
+@example({"seq": 1, "records": 0, "chain": "0" * 64})
+@example({"seq": 0, "records": 0, "chain": "0" * 64})
+@example({"seq": True, "records": 0, "chain": "0" * 64})
+@example({"seq": 1, "records": -1, "chain": "0" * 64})
+@example({"seq": 1, "records": 0, "chain": "0" * 64, "extra": 1})
 def test_a_media_head_of_the_wrong_shape_is_malformed_never_a_crash(head: object) -> None:
     raw = encode_event(0, "marker", 1.8e9, 0, {}, media=head)  # type: ignore[arg-type]
-    try:
-        decode_event(raw)
-    except FormatError as e:
-        assert "'media'" in str(e)
+    if valid_head(head):
+        assert decode_event(raw)["media"] == head
+    else:
+        with pytest.raises(FormatError, match="'media'"):
+            decode_event(raw)
 
 
 def test_a_good_media_head_decodes() -> None:

@@ -7,9 +7,9 @@ shipped, except that verify gets a copy whose ``/usr/bin/bodycam`` points at a s
 executable, since verify insists that the command exists.
 
 One more check backs MemoryDenyWriteExecute=yes: the Python stack the daemon runs (numpy,
-OpenCV, PyAV's libx264, cryptography, ctypes callbacks) is exercised under the same seccomp rule
-systemd 252 installs for it (no mmap with PROT_WRITE|PROT_EXEC, no mprotect or pkey_mprotect
-adding PROT_EXEC, no shmat with SHM_EXEC).
+OpenCV, PyAV's libx264, cryptography, ctypes callbacks), and the witness's SQLite, is exercised
+under the same seccomp rule systemd 252 installs for it (no mmap with PROT_WRITE|PROT_EXEC, no
+mprotect or pkey_mprotect adding PROT_EXEC, no shmat with SHM_EXEC).
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "systemd"
 SERVICE = UNITS / "bodycam.service"
 CONSOLE = UNITS / "bodycam-console@.service"
+WITNESS = UNITS / "bodycam-witness.service"
 INSTALL_DOC = ROOT / "docs" / "install-pi.md"
+WITNESS_DOC = ROOT / "docs" / "witness.md"
 MAX_EXPOSURE = 1.5
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -57,7 +59,9 @@ def settings(unit: Path) -> dict[str, list[str]]:
 
 @needs_analyze
 @pytest.mark.parametrize(
-    "unit", ["bodycam.service", "bodycam-console@ttyGS0.service"], ids=["daemon", "console"]
+    "unit",
+    ["bodycam.service", "bodycam-console@ttyGS0.service", "bodycam-witness.service"],
+    ids=["daemon", "console", "witness"],
 )
 def test_the_sandbox_exposure_is_at_most_one_and_a_half(unit: str, tmp_path: Path) -> None:
     # An instance name is resolved against its template in the same directory.
@@ -76,10 +80,15 @@ def test_the_units_verify_without_a_single_warning(tmp_path: Path) -> None:
     stand_in = tmp_path / "bodycam"
     stand_in.write_text("#!/bin/sh\nexit 0\n")
     stand_in.chmod(0o755)
-    for unit in (SERVICE, CONSOLE):
+    for unit in (SERVICE, CONSOLE, WITNESS):
         copy = tmp_path / unit.name
         copy.write_text(unit.read_text().replace("/usr/bin/bodycam", str(stand_in)))
-    for name in ("bodycam.service", "bodycam-console@ttyGS0.service", "bodycam-console@.service"):
+    for name in (
+        "bodycam.service",
+        "bodycam-console@ttyGS0.service",
+        "bodycam-console@.service",
+        "bodycam-witness.service",
+    ):
         result = analyze("verify", str(tmp_path / name), cwd=tmp_path)
         assert (result.returncode, result.stdout + result.stderr) == (0, ""), name
 
@@ -118,9 +127,31 @@ def test_the_daemon_unit_says_what_the_daemon_needs() -> None:
     assert s["UMask"] == ["0077"] and s["MemoryDenyWriteExecute"] == ["yes"]
 
 
-@pytest.mark.parametrize("unit", [SERVICE, CONSOLE], ids=["daemon", "console"])
+@pytest.mark.parametrize("unit", [SERVICE, CONSOLE, WITNESS], ids=["daemon", "console", "witness"])
 def test_no_service_can_write_a_core_dump(unit: Path) -> None:
     assert settings(unit)["LimitCORE"] == ["0"]
+
+
+def test_the_witness_unit_says_what_the_witness_needs() -> None:
+    s = settings(WITNESS)
+    (start,) = s["ExecStart"]
+    assert start.split() == [
+        "/usr/bin/bodycam", "witness", "serve",
+        "--state", "/var/lib/bodycam-witness",
+        "--devices", "/etc/bodycam-witness/devices",
+        "--key", "%d/witness.key",  # the credential: the service never opens the key file
+        "--name", "${WITNESS_NAME}",
+        "--listen", "${WITNESS_LISTEN}",
+    ]  # fmt: skip
+    assert s["LoadCredential"] == ["witness.key:/etc/bodycam-witness/witness.key"]
+    assert s["EnvironmentFile"] == ["/etc/bodycam-witness/witness.env"]
+    assert s["Restart"] == ["on-failure"] and s["RestartPreventExitStatus"] == ["78"]
+    assert s["DynamicUser"] == ["yes"] and "User" not in s
+    assert (s["StateDirectory"], s["StateDirectoryMode"]) == (["bodycam-witness"], ["0700"])
+    assert s["CapabilityBoundingSet"] == [""] and s["AmbientCapabilities"] == [""]
+    assert s["IPAddressDeny"] == ["any"] and s["IPAddressAllow"] == ["localhost"]
+    assert s["RestrictAddressFamilies"] == ["AF_INET AF_INET6"] and "PrivateNetwork" not in s
+    assert s["UMask"] == ["0077"] and s["MemoryDenyWriteExecute"] == ["yes"]
 
 
 def test_the_console_template_binds_to_its_tty() -> None:
@@ -210,6 +241,44 @@ def test_the_install_guide_s_prose_about_the_service_is_what_its_unit_says() -> 
         )
 
 
+# -- docs/witness.md says what the witness's unit does -----------------------------------------
+
+
+def witness_section() -> str:
+    section = WITNESS_DOC.read_text().split("## Operation", 1)
+    assert len(section) == 2, "docs/witness.md has no Operation section"
+    return section[1].split("\n## ", 1)[0]
+
+
+def test_the_witness_guide_s_sandbox_table_is_what_its_unit_says() -> None:
+    unit = service_section(WITNESS)
+    table = witness_section().split("### Every setting of the sandbox", 1)
+    assert len(table) == 2, "docs/witness.md has no sandbox table"
+    documented: set[str] = set()
+    for line in table[1].splitlines():
+        if line.startswith("| `"):
+            setting, value, _why = (c.strip() for c in line.strip().strip("|").split("|"))
+            keys = re.findall(r"`(\w+)=`", setting)
+            assert keys, line
+            for key in keys:
+                documented.add(key)
+                want = cell_values(value)
+                assert unit.get(key) == want, f"{key}=: guide {want}, unit {unit.get(key)}"
+    missing = set(unit) - NOT_SANDBOX - {"EnvironmentFile", "LoadCredential"} - documented
+    assert not missing, f"settings missing from the witness guide's table: {sorted(missing)}"
+
+
+def test_the_witness_guide_s_prose_is_what_its_unit_says() -> None:
+    prose = witness_section().split("### Every setting of the sandbox", 1)[0]
+    unit = service_section(WITNESS)
+    claims = re.findall(r"`(\w+)=([^`]+)`", prose)
+    assert claims, "the Operation section names no unit settings"
+    for key, value in claims:
+        assert value in unit.get(key, []), (
+            f"the guide says {key}={value}; the unit: {unit.get(key)}"
+        )
+
+
 LIBSECCOMP = ctypes.util.find_library("seccomp")
 
 # The rule systemd 252 installs for MemoryDenyWriteExecute=yes, installed with libseccomp.
@@ -256,6 +325,12 @@ STACK = textwrap.dedent(
     from tests.fake_picamera2 import make_module
 
     Ed25519PrivateKey.generate().sign(b"x")
+    import sqlite3, tempfile  # the witness's state, in WAL mode as it keeps it
+    with tempfile.TemporaryDirectory() as d:
+        con = sqlite3.connect(d + "/w.sqlite3")
+        assert con.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+        con.execute("CREATE TABLE t (x INTEGER) STRICT")
+        con.close()
     X25519PrivateKey.generate().exchange(X25519PrivateKey.generate().public_key())
     AESGCM(AESGCM.generate_key(256)).encrypt(b"0" * 12, b"x", None)
     ChaCha20Poly1305(ChaCha20Poly1305.generate_key()).encrypt(b"0" * 12, b"x", None)

@@ -79,11 +79,12 @@ def test_a_file_finished_but_not_logged_before_a_cut_is_logged_at_the_next_start
         m.setattr(DeviceLog, "add", cut_before_logging)
         press_and_record(cam, 25).shut_down()  # segments closed; none logged
     assert the_log(cam).tree.size == 0
-    Camera(cam).shut_down()  # the next start catches up with each stream's last file
+    Camera(cam).shut_down()  # the next start catches up: no file is left out
     log = the_log(cam)
     media_last = max(int(p.stem.split("-")[1]) for p in cam.segments())
     assert log.logged["media"] == media_last and log.logged["audit"] >= 1
     assert log.checkpoint is not None
+    assert set(log.leaves()) == leaves_from_the_files(cam)  # every file, rebuilt from links
 
 
 def test_a_leaf_written_past_the_logged_size_is_a_cut_and_is_replaced(tmp_path: Path) -> None:
@@ -115,3 +116,15 @@ def test_a_torn_file_is_logged_as_its_recovery_note_names_it(tmp_path: Path) -> 
     leaf = file_leaf(Kind.MEDIA, o.header.seq, o.header.segment_id, o.valid, o.chain)
     assert leaf in the_log(cam).leaves()
     assert media.last.state is not LinkState.NONE
+
+
+def test_an_unreadable_log_is_a_fault_and_the_camera_records_on(tmp_path: Path) -> None:
+    cam = SimDevice.provision(tmp_path)
+    press_and_record(cam, 3).shut_down()
+    (cam.config.state_dir / "tlog.json").write_text("{ not json")
+    camera = press_and_record(cam, 12)
+    assert camera.rec.writer is not None  # recording
+    camera.shut_down()
+    faults = [e for e in cam.audit_events() if e["event"] == "fault"]
+    assert any(e["what"] == "the camera's log is unreadable" for e in faults)
+    assert (cam.config.state_dir / "tlog.json").read_text() == "{ not json"  # left for a person

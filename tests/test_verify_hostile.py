@@ -22,6 +22,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from recorder.cli import main
+from recorder.evidence.audit import ENVELOPE
 from recorder.evidence.chain import EXIT_INTERNAL, verify_dir
 from recorder.evidence.header import Kind
 from recorder.evidence.keys import write_private_key, write_public_key
@@ -233,6 +234,133 @@ def test_any_signed_contents_get_a_verdict_never_an_exception(
                 json.dumps(c.outcome.header.meta)  # what export writes into its report
 
 
+# --- signed text is printed escaped: no value can add a line of its own ------------------------
+
+_NAME_TEXT = st.text(
+    st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=40,
+).map(lambda t: t + ".bcam")
+_ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+_FORGED = "x\noverall: OK\x1b[2J\u2028\u0085"
+
+
+def one_line_each(text: str) -> list[str]:
+    """The lines of ``text`` as a terminal would show them (split on newlines only), each
+    asserted to be printable: no escape sequence, and no separator that some other reader of
+    the report would take for a line break."""
+    lines = text.split("\n")
+    for ln in lines:
+        assert ln.isprintable(), repr(ln)
+    return lines
+
+
+def _evidence_keys(root: Path) -> tuple[str, str]:
+    root.mkdir(parents=True, exist_ok=True)
+    write_public_key(root / "device.pub", DEVICE.public_key())
+    write_private_key(root / "agency.key", AGENCY)
+    return str(root / "device.pub"), str(root / "agency.key")
+
+
+@settings(max_examples=examples(60))
+@given(
+    what=_ANY_TEXT,
+    key=_ANY_TEXT.filter(lambda k: k not in {*ENVELOPE, "what", "seq", "records"}),
+    value=st.one_of(_ANY_TEXT, st.lists(_ANY_TEXT, max_size=2), st.integers()),
+    wall=_ANY_TEXT,
+    name=_NAME_TEXT,
+)
+@example(what=_FORGED, key=_FORGED, value=_FORGED, wall=_FORGED, name=_FORGED + ".bcam")
+def test_signed_audit_text_never_prints_a_line_of_its_own(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    what: str,
+    key: str,
+    value: Any,
+    wall: str,
+    name: str,
+) -> None:
+    """Whatever text a signed fault event carries (its wall, what, any field's name or value),
+    and whatever the file is called, verify prints each on the line it belongs to."""
+    root = tmp_path_factory.mktemp("text")
+    pub, _ = _evidence_keys(root / "keys")
+    fault = {"n": 0, "event": "fault", "wall": wall, "mono_us": 0, "what": what, key: value}
+    blob = craft(
+        [(RecordType.DATA, json.dumps(fault).encode()), (RecordType.FINAL, summary(2))],
+        kind=Kind.AUDIT,
+    )
+    evidence = put(root, {name: blob})
+    code, out, err = run(["verify", str(evidence), "--device-pub", pub], capsys)
+    assert code == 0, out + err
+    lines = one_line_each(out)
+    assert lines[1:] == [
+        "faults the camera logged (1):",
+        lines[2],
+        "the newest end is not pinned: no cosigned checkpoint was given",
+        "overall: OK",
+        "",
+    ]
+    assert lines[0].startswith("OK         audit #1         ")
+
+
+@settings(max_examples=examples(12))
+@given(
+    meta=st.fixed_dictionaries(
+        dict.fromkeys(
+            ["recording_id", "trigger", "officer_id", "wall_start", "clock_source", "device_id"],
+            _ANY_TEXT,
+        )
+    ),
+    wall=_ANY_TEXT,
+    name=_NAME_TEXT,
+)
+@example(
+    meta=dict.fromkeys(
+        ["recording_id", "trigger", "officer_id", "wall_start", "clock_source", "device_id"],
+        _FORGED,
+    ),
+    wall=_FORGED,
+    name=_FORGED + ".bcam",
+)
+def test_signed_text_never_adds_a_line_to_the_export_report(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    meta: dict[str, str],
+    wall: str,
+    name: str,
+) -> None:
+    """A segment whose signed meta and file name carry any text, and an audit log that names a
+    segment #2 of a recording of any name, at any wall time, that is not here: report.txt and
+    what export prints give each value on its own line, escaped."""
+    root = tmp_path_factory.mktemp("text")
+    pub, agency = _evidence_keys(root / "keys")
+    frames = encode_frames(make_h264_frames(15, gop=15))
+    segment = craft(
+        [(RecordType.DATA, frames), (RecordType.FINAL, summary(2))],
+        meta=json.dumps({**meta, "part": 1, "clock_set": True}).encode(),
+    )
+    opened = {"n": 0, "event": "segment_open", "wall": wall, "mono_us": 0, "seq": 2}
+    audit = craft(
+        [
+            (RecordType.DATA, json.dumps({**opened, "recording_id": wall}).encode()),
+            (RecordType.FINAL, summary(2)),
+        ],
+        kind=Kind.AUDIT,
+    )
+    evidence = put(root, {name: segment, "audit-00000001.bcam": audit})
+    out_dir = root / "out"
+    args = ["export", str(evidence), "--agency-key", agency, "--device-pub", pub, "--force"]
+    code, out, err = run([*args, "--out", str(out_dir)], capsys)
+    assert code == 3, out + err  # segment #2 is missing
+    one_line_each(out)
+    one_line_each(err)
+    report = one_line_each((out_dir / "report.txt").read_text())
+    assert [ln for ln in report if ln.startswith("overall:")] == [
+        "overall:      MISSING   ** FORCED EXPORT: NOT FULLY VERIFIED **"
+    ]
+    assert sum(ln.startswith("recording-") for ln in report) == 1
+
+
 # --- slow scans: stop at the first record that cannot be valid ---------------------------------
 
 
@@ -347,7 +475,8 @@ def test_an_unreadable_file_is_unreadable_exit_4_and_the_rest_is_still_checked(
     lines = r.stdout.splitlines()
     assert lines[2].startswith("UNREADABLE segment #2       segment-00000002.bcam")
     assert "cannot read: Permission denied" in lines[2]
-    assert [ln.split()[0] for ln in lines] == ["OK", "OK", "UNREADABLE", "OK", "overall:"]
+    assert [ln.split()[0] for ln in lines] == ["OK", "OK", "UNREADABLE", "OK", "the", "overall:"]
+    assert lines[-2] == "the newest end is not pinned: no cosigned checkpoint was given"
 
 
 def test_export_with_an_unreadable_file_exits_4_and_a_forced_one_marks_it(
@@ -393,9 +522,40 @@ def test_a_fifo_is_unreadable_and_never_waited_on(device: Device) -> None:
     os.mkfifo(device.evidence / "segment-00000003.bcam")
     report = verify_dir(device.evidence, device.pub)
     line = next(ln for ln in report.lines if ln.file == "segment-00000003.bcam")
-    assert (line.verdict, line.kind, line.seq) == (Verdict.UNREADABLE, "segment", "3")
-    assert "a FIFO, not a file" in line.reason
+    assert (line.verdict, line.kind, line.seq) == (Verdict.UNREADABLE, "?", "")
+    assert line.reason == (
+        "a FIFO, not a file; its name says #3, but only a regular file can stand in for a number"
+    )
     assert report.exit_code == 4
+
+
+_NOT_A_FILE = {
+    "a FIFO": os.mkfifo,
+    "a directory": os.mkdir,
+    "a device": lambda p: os.symlink("/dev/null", p),
+    "no file behind the name": lambda p: os.symlink(p.with_name("nowhere"), p),
+}
+
+
+@pytest.mark.parametrize("what", list(_NOT_A_FILE))
+def test_an_entry_that_is_not_a_file_never_stands_in_for_a_deleted_segment(
+    device: Device, what: str
+) -> None:
+    """A deletion must read as one (MISSING, exit 3), not as a permissions problem (exit 4): an
+    entry that is not a regular file gets its own UNREADABLE line and fills no number."""
+    device.write_segments(3)
+    path = device.evidence / "segment-00000002.bcam"
+    path.unlink()
+    _NOT_A_FILE[what](path)
+    report = verify_dir(device.evidence, device.pub)
+    gap = [ln for ln in report.lines if (ln.kind, ln.seq) == ("segment", "2")]
+    assert [(ln.verdict, ln.file, ln.reason) for ln in gap] == [
+        (Verdict.MISSING, "", "gap in the chain")
+    ]
+    entry = next(ln for ln in report.lines if ln.file == path.name)
+    assert (entry.verdict, entry.kind, entry.seq) == (Verdict.UNREADABLE, "?", "")
+    assert entry.reason.startswith(what) and "only a regular file can stand in" in entry.reason
+    assert report.exit_code == 3
 
 
 def test_unreadable_loses_to_a_worse_verdict(device: Device) -> None:

@@ -22,7 +22,7 @@ from recorder.evidence.records import RecordType
 from recorder.evidence.state import EvidenceStream
 from recorder.evidence.writer import EvidenceFile
 from tests.profiles import examples
-from tests.vectors.generate import craft, summary
+from tests.vectors.generate import craft, record_offsets, summary
 
 from .conftest import Device
 
@@ -130,6 +130,38 @@ def test_of_two_files_with_the_named_id_the_one_holding_the_signed_records_is_ta
     assert "segment-00000002.bcam holds the records #3 signed" in cut.reason
 
 
+def test_of_two_copies_of_the_newest_the_one_that_verifies_further_is_taken(
+    device: Device,
+) -> None:
+    """No link names the newest file: a copy cut short under the camera's own name must not
+    beat the whole original moved aside (the cut copy would pass as a power cut)."""
+    device.write_segments(1, records=4, audit=False)
+    ev = device.evidence
+    own = ev / "segment-00000001.bcam"
+    shutil.copy(own, ev / "whole.bcam")
+    own.chmod(0o600)
+    own.write_bytes(own.read_bytes()[: record_offsets(own.read_bytes())[2]])  # 2 of 4 records
+    report = verify_dir(ev, device.pub)
+    assert line(report, "segment", "1", "whole.bcam").verdict is Verdict.OK
+    cut = line(report, "segment", "1", "segment-00000001.bcam")
+    assert cut.verdict is Verdict.TAMPERED
+    assert cut.reason == "duplicate: a copy of #1; whole.bcam has its FINAL record"
+
+
+def test_of_two_torn_copies_the_one_with_more_records_is_taken(device: Device) -> None:
+    device.write_segments(1, records=4, audit=False)
+    ev = device.evidence
+    own = ev / "segment-00000001.bcam"
+    blob, offsets = own.read_bytes(), record_offsets(own.read_bytes())
+    (ev / "longer.bcam").write_bytes(blob[: offsets[3]])
+    own.chmod(0o600)
+    own.write_bytes(blob[: offsets[1]])
+    report = verify_dir(ev, device.pub)
+    assert line(report, "segment", "1", "longer.bcam").verdict is Verdict.INCOMPLETE
+    cut = line(report, "segment", "1", "segment-00000001.bcam")
+    assert cut.reason == "duplicate: a copy of #1; longer.bcam verifies more records"
+
+
 # --- reserved numbers and files with no header --------------------------------------------------
 
 
@@ -207,6 +239,7 @@ def test_a_number_reserved_but_never_written_gets_its_own_line(
         "#3's recovery note records it; audit #2 event 1 records the recovery"
     )
     assert report.exit_code == 1
+    assert report.reserved == {Kind.AUDIT: set(), Kind.MEDIA: {2}}
 
 
 def test_a_reserved_number_without_its_audit_event_says_so(
@@ -244,6 +277,63 @@ def test_a_reserved_number_the_audit_log_saw_opened_is_missing(
         "#3's recovery note found no header, yet audit #1 saw it opened: "
         "removed before the camera restarted"
     )
+
+
+def test_an_audit_log_removed_before_the_camera_restarted_is_missing(device: Device) -> None:
+    """The camera found no audit log #1 at recovery and noted nothing of it, but segment #1's
+    header names audit #1 (the log its segment_open went to): that log had a header, so it
+    was removed while the camera was off; it is no reserved number."""
+    media, log = boot(device)
+    f = media.open({**log.position()})
+    log.log("segment_open", wall=1.8e9, mono_us=0, seq=f.seq)
+    f.append(FRAME)
+    media.close({})
+    log.stream.current.abandon()  # the power goes...
+    (device.evidence / "audit-00000001.bcam").unlink()  # ...and the audit log is removed
+    media, log = boot(device)
+    segment(media, log)
+    log.close(wall=1.8e9, reason="shutdown")
+    report = verify_dir(device.evidence, device.pub)
+    gone = line(report, "audit", "1")
+    assert (gone.verdict, gone.file) == (Verdict.MISSING, "")
+    assert gone.reason == (
+        "#2's recovery note found no header, yet segment #1's header names it: "
+        "removed before the camera restarted"
+    )
+    assert report.exit_code == 3 and report.reserved == {Kind.AUDIT: set(), Kind.MEDIA: set()}
+
+
+@pytest.mark.parametrize("header_seen", [False, True])
+def test_a_reserved_segment_an_event_saw_with_a_header_is_missing(
+    device: Device, header_seen: bool
+) -> None:
+    """An event's media head with a chain value (the header hash, or later) saw #2's header,
+    even with no segment_open of it here; a head of 0 records and no chain is what the camera
+    logs for a number reserved and never written, and demands nothing."""
+    media, log = boot(device)
+    segment(media, log)
+    f = media.open({})
+    f.append(FRAME)
+    chain = f.chain.hex() if header_seen else "00" * 32
+    head = {"seq": f.seq, "records": 1 if header_seen else 0, "chain": chain}
+    log.log("marker", wall=1.8e9, mono_us=0, media=head)
+    f.abandon()  # the power goes with #2 open...
+    (device.evidence / "segment-00000002.bcam").unlink()  # ...and #2 is removed meanwhile
+    media, log = boot(device)
+    segment(media, log)
+    log.close(wall=1.8e9, reason="shutdown")
+    report = verify_dir(device.evidence, device.pub)
+    two = line(report, "segment", "2")
+    if header_seen:
+        assert two.verdict is Verdict.MISSING
+        assert two.reason == (
+            "#3's recovery note found no header, yet audit #1 event 3 saw its header: "
+            "removed before the camera restarted"
+        )
+        assert report.reserved[Kind.MEDIA] == set()
+    else:
+        assert two.verdict is Verdict.OK and two.reason.startswith("reserved, never written")
+        assert report.reserved[Kind.MEDIA] == {2}
 
 
 def test_an_empty_file_is_named_by_kind_and_number(

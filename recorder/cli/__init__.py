@@ -20,6 +20,7 @@ from recorder.cli import (
     key_cmds,
     offload_cmd,
     selftest_cmd,
+    witness_cmds,
 )
 from recorder.evidence.errors import EvidenceError
 
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bodycam {recorder.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (key_cmds, evidence_cmds, daemon_cmds, selftest_cmd, console_cmds, offload_cmd):
+    modules = (key_cmds, evidence_cmds, daemon_cmds, selftest_cmd, console_cmds)
+    for module in (*modules, witness_cmds, offload_cmd):
         module.add_parsers(sub)
     return parser
 

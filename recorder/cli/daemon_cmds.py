@@ -12,6 +12,7 @@ says the same to systemd.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import resource
 import sys
@@ -69,18 +70,30 @@ _FIRST_CONTACT = {
 }
 
 
-def no_core_dumps() -> None:
-    """Forbid core dumps for this process and its children (a lowered hard limit is final).
+_PR_SET_DUMPABLE = 4
 
-    Under the unit the limit is 0 already (LimitCORE=0), and setrlimit may be filtered out
-    (@resources); a limit that cannot be lowered is reported, and the daemon runs on.
+
+def no_core_dumps() -> None:
+    """Forbid core dumps for this process and its children (a lowered hard limit is final),
+    and make the process not dumpable.
+
+    RLIMIT_CORE alone does not stop a core that ``core_pattern`` pipes to a handler (the handler
+    decides); PR_SET_DUMPABLE 0 does, for piped handlers too, and it also keeps other processes
+    of the same user (the console bridge runs as ``bodycam`` too) from ptrace and
+    /proc/PID/mem. Under the unit the limit is 0 already (LimitCORE=0), and setrlimit may be
+    filtered out (@resources); what cannot be set is reported, and the daemon runs on.
     """
-    if resource.getrlimit(resource.RLIMIT_CORE) == (0, 0):
-        return
+    if resource.getrlimit(resource.RLIMIT_CORE) != (0, 0):
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        except (OSError, ValueError) as e:
+            log.warning("cannot forbid core dumps (RLIMIT_CORE): %s", e)
     try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (OSError, ValueError) as e:
-        log.warning("cannot forbid core dumps (RLIMIT_CORE): %s", e)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+    except (OSError, AttributeError) as e:
+        log.warning("cannot make the process undumpable: %s", e)
 
 
 def _missing(path: Path) -> bool:

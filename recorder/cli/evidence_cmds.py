@@ -15,14 +15,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from recorder.cli.progress import Bar
 from recorder.evidence.audit import ENVELOPE
-from recorder.evidence.chain import EXIT_CODES, EXIT_INTERNAL, EXIT_UNREADABLE, Report, verify_dir
+from recorder.evidence.chain import (
+    EXIT_CODES,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_UNREADABLE,
+    Report,
+    verify_dir,
+)
 from recorder.evidence.checkpoint import Leaf
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_agency_private, load_device_public
 from recorder.evidence.note import NoteError
 from recorder.evidence.pinning import Pinned, Witness, open_checkpoint, parse_listing, pin
 from recorder.evidence.reader import Verdict
-from recorder.export.exporter import ExportRefused, export, hole_summary
+from recorder.evidence.text import printable
+from recorder.export.exporter import ExportRefused, ExportReport, export, hole_summary
 
 EXIT_NO_RECIPIENT = 5
 EXIT_NOT_EXPORTED = 6
@@ -111,8 +119,13 @@ def add_parsers(sub: Any) -> None:
             "recording event, audit.jsonl, report.json and report.txt into OUT."
         ),
         epilog=_codes()
-        + f"; {EXIT_NO_RECIPIENT} the agency key opens no segment"
-        + f"; {EXIT_NOT_EXPORTED} a recording with footage here could not be written as MP4",
+        + f"; {EXIT_NO_RECIPIENT} a recording was not exported: the agency key is not a "
+        "recipient of one of its segments"
+        + f"; {EXIT_NOT_EXPORTED} a recording with footage here could not be written as MP4 "
+        "for another reason"
+        + f"; when several apply, {EXIT_FAILED} wins over {EXIT_NO_RECIPIENT}, "
+        f"{EXIT_NO_RECIPIENT} over {EXIT_NOT_EXPORTED}, and {EXIT_NOT_EXPORTED} over "
+        "0, 1 and 4",
     )
     p.add_argument("evidence", type=Path, metavar="EVIDENCE_DIR")
     p.add_argument("--agency-key", type=Path, required=True, metavar="FILE")
@@ -139,9 +152,12 @@ def _faults(report: Report) -> list[dict[str, Any]]:
 
 
 def _fault_line(e: dict[str, Any]) -> str:
+    """One fault event as a line: every value is signed data, so each is escaped (a newline
+    in one could otherwise print a line of its own, such as ``overall: OK``)."""
     rest = {k: v for k, v in e.items() if k not in ENVELOPE and k != "what"}
-    details = ", ".join(f"{k}={v}" for k, v in rest.items())
-    return f"  {e.get('wall', '?')}  {e.get('what', '?')}" + (f" ({details})" if details else "")
+    details = ", ".join(f"{printable(k)}={printable(v)}" for k, v in rest.items())
+    wall, what = printable(e.get("wall", "?")), printable(e.get("what", "?"))
+    return f"  {wall}  {what}" + (f" ({details})" if details else "")
 
 
 def verify(args: argparse.Namespace) -> int:
@@ -221,21 +237,35 @@ def run_export(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE if e.report.worst is Verdict.UNREADABLE else 3
     for o in result.outputs:
         if "file" in o:
-            print(f"{o['verdict']:<10} {o['file']}  {o['frames']} frames, {o['duration_s']:.1f} s")
+            name = printable(o["file"])
+            print(f"{o['verdict']:<10} {name}  {o['frames']} frames, {o['duration_s']:.1f} s")
         else:
-            print(f"{o['verdict']:<10} recording {o['recording_id']}: {o['error']}")
+            rid, error = printable(o["recording_id"]), printable(o["error"])
+            print(f"{o['verdict']:<10} recording {rid}: {error}")
         for h in o["holes"]:
             print(f"{'':<10} {hole_summary(h)}")
     for h in (u.to_json() for u in result.unattributed):
         print(f"MISSING    {hole_summary(h)}: tied to no recording")
     print(f"report: {args.out / 'report.txt'} and report.json")
-    if result.undecryptable:
-        return EXIT_NO_RECIPIENT
     if result.failed:
         print(
             f"bodycam export: {len(result.failed)} recording(s) not exported: "
-            + ", ".join(result.failed),
+            + ", ".join(map(printable, result.failed)),
             file=sys.stderr,
         )
+    return export_exit_code(result)
+
+
+def export_exit_code(result: ExportReport) -> int:
+    """A forced export's code: tampering (3) first, whatever else went wrong, so that no code
+    reads as less than the verdict; then 5 (a recording not exported because the agency key is
+    not a recipient of one of its segments), then 6 (a recording not exported for another
+    reason, such as no keyframe), then the verification's own 0, 1 or 4."""
+    code = result.verification.exit_code
+    if code == EXIT_FAILED:
+        return code
+    if result.undecryptable:
+        return EXIT_NO_RECIPIENT
+    if result.failed:
         return EXIT_NOT_EXPORTED
-    return result.verification.exit_code
+    return code

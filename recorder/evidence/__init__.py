@@ -10,6 +10,7 @@
 - ``writer`` and ``state``: the device side (write a file; keep sequence numbers across crashes).
 - ``reader``: section 11, checking and decrypting one file.
 - ``keys``: key files and fingerprints; ``keycheck``: section 2.1, which public keys are refused.
+- ``witness_client``: the camera's side of the agency's witness (docs/witness.md).
 
 Exceptions::
 
@@ -18,7 +19,8 @@ Exceptions::
      ├── KeyFileError       a key file is missing, unreadable, of the wrong kind or too open
      ├── DecryptError       a file key or record could not be decrypted
      │    └── NoRecipientError   no stanza matches the agency key given
-     └── StateError         the device's stream state is unreadable or inconsistent
+     ├── StateError         the device's stream state is unreadable or inconsistent
+     └── WitnessError       a witness did not cosign (``witness_client`` draws its subtree)
 """
 
 from recorder.evidence.errors import (

@@ -10,14 +10,17 @@ and reports one line per file, per gap and per reserved number, in signed sequen
   fewer records than the link says, is TAMPERED;
 - a number absent from the stream is MISSING, except one the camera reserved and never wrote
   (the successor's link is a TORN note of 0 records and no chain: a cut or a failed open between
-  reserving the number and writing the header). Nothing of it can be missing, so its line of its
-  own is OK, tied to the audit log's ``recovered`` event;
-- a file with no readable header (empty, torn, unreadable) is named by the kind and number its
-  file name gives (spec section 12) when no signed file holds that number, and is held to what
-  its successor signed about that number.
+  reserving the number and writing the header) when no other signed evidence shows that it had a
+  header (:func:`_header_seen`, the one place that decides). Its line of its own is then OK, tied
+  to the audit log's ``recovered`` event, and :attr:`Report.reserved` lists it for export;
+- a regular file with no readable header (empty, torn, unreadable) is named by the kind and
+  number its file name gives (spec section 12) when no signed file holds that number, and is
+  held to what its successor signed about that number. Anything else under such a name (a FIFO,
+  a directory, a device) is UNREADABLE on a line of its own and stands in for nothing.
 
 It also cross-checks the media stream against the audit log's ``segment_open`` and
-``segment_close`` events, which catches the deletion or truncation of the newest segments.
+``segment_close`` events and media heads, and the audit stream against the media headers'
+``audit_seq``, which catches the deletion or truncation of the newest files.
 """
 
 from __future__ import annotations
@@ -40,12 +43,14 @@ from recorder.evidence.header import Kind, Link, LinkState
 from recorder.evidence.reader import FileReader, Outcome, Verdict
 from recorder.evidence.records import RecordType
 from recorder.evidence.state import file_name
+from recorder.evidence.text import printable
 
 __all__ = [
     "EXIT_CODES",
     "FileCheck",
     "Line",
     "Report",
+    "gaps",
     "noted_nothing",
     "verify_dir",
     "verify_dir_kind",
@@ -82,6 +87,8 @@ class FileCheck:
     file holds that number."""
     duplicate: bool = False
     """Another file holds the same signed number and is taken for it."""
+    regular: bool = True
+    """Whether it is a regular file: only one may stand in for a number by its name."""
 
     @property
     def seq(self) -> int:
@@ -97,10 +104,6 @@ class FileCheck:
 
     def note(self, reason: str) -> None:
         self.downgrade(self.outcome.verdict, reason)
-
-
-def _printable(name: str) -> str:
-    return name if name.isprintable() else ascii(name)
 
 
 @dataclass(frozen=True)
@@ -126,16 +129,20 @@ class Line:
 
     def __str__(self) -> str:
         where = f"{self.kind} #{self.seq}" if self.seq else self.kind
-        text = f"{self.verdict.value:<10} {where:<16} {_printable(self.file) or '-'}"
+        text = f"{self.verdict.value:<10} {where:<16} {printable(self.file) or '-'}"
         if self.records:
             text += f"  {self.records} records"
-        return text + (f"  ({self.reason})" if self.reason else "")
+        return text + (f"  ({printable(self.reason)})" if self.reason else "")
 
 
 @dataclass
 class Report:
     lines: list[Line]
     checks: list[FileCheck]
+    reserved: dict[Kind, set[int]] = field(default_factory=dict)
+    """Per stream checked, the numbers judged reserved and never written (spec section 8): no
+    file is expected for them. A number whose successor noted nothing but that other signed
+    evidence shows had a header is not among them: it is MISSING. Export uses this decision."""
 
     @property
     def worst(self) -> Verdict:
@@ -182,7 +189,10 @@ def _open(path: Path) -> BinaryIO:
     """Open an evidence file to read. Anything but a regular file is refused before it is
     opened (a device node may act on open) and again after (it may have been swapped); the open
     itself never blocks (a FIFO would wait for a writer forever)."""
-    mode = os.stat(path).st_mode
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise _NotAFile("no file behind the name (a broken link, or removed meanwhile)") from None
     if not stat.S_ISREG(mode):
         raise _NotAFile(f"{_what(mode)}, not a file")
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
@@ -211,9 +221,10 @@ def _check_one(
                     except FormatError as e:
                         check.downgrade(Verdict.MALFORMED, f"record {rec.index}: {e}")
                         break
+    except _NotAFile as e:
+        return FileCheck(path, Outcome(Verdict.UNREADABLE, str(e)), regular=False)
     except OSError as e:
-        why = str(e) if isinstance(e, _NotAFile) else f"cannot read: {e.strerror or e}"
-        return FileCheck(path, Outcome(Verdict.UNREADABLE, why))
+        return FileCheck(path, Outcome(Verdict.UNREADABLE, f"cannot read: {e.strerror or e}"))
     if reader.no_recipient is not None:
         check.note("contents not checked: the agency key is not a recipient")
     return check
@@ -247,6 +258,9 @@ class _AuditFacts:
     heads: dict[int, tuple[int, bytes, int, int]] = field(default_factory=dict)
     """Media seq -> the furthest head of it an event carries (section 10.1): (records, chain,
     the audit log, the event number)."""
+    headed: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Media seq -> (the audit log, the event number) of an event whose head names it with a
+    chain value: the header hash or later, so its header was durable then."""
 
     @classmethod
     def of(cls, audit: list[FileCheck]) -> _AuditFacts:
@@ -257,6 +271,8 @@ class _AuditFacts:
                 head = media_head(e)  # decode_event has checked it
                 if head is not None and head[1] >= facts.heads.get(head[0], (-1,))[0]:
                     facts.heads[head[0]] = (head[1], head[2], a.seq, e["n"])
+                if head is not None and head[2] != bytes(32):
+                    facts.headed.setdefault(head[0], (a.seq, e["n"]))
                 seq = e.get("seq")  # decode_event admits a whole number or null only
                 if seq is None:
                     continue
@@ -290,16 +306,29 @@ def _ranges(numbers: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _gaps(present: Iterable[int], highest: int) -> list[tuple[int, int]]:
-    """The ranges of 1..highest not in ``present``, without listing every number (a signed
-    header may claim a seq near 2**64)."""
-    out, expect = [], 1
-    for n in sorted({p for p in present if 1 <= p <= highest}):
-        if n > expect:
-            out.append((expect, n - 1))
-        expect = n + 1
-    if expect <= highest:
-        out.append((expect, highest))
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint ranges covering the same numbers as ``spans``."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def gaps(lo: int, hi: int, taken: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ranges within ``lo..hi`` that no range of ``taken`` covers, without listing every
+    number (a signed header may claim a seq near 2**64)."""
+    out, at = [], lo
+    for a, b in _merge(taken):
+        if b < at or a > hi:
+            continue
+        if a > at:
+            out.append((at, a - 1))
+        at = b + 1
+    if at <= hi:
+        out.append((at, hi))
     return out
 
 
@@ -309,7 +338,9 @@ def _span(lo: int, hi: int) -> str:
 
 def noted_nothing(link: Link) -> bool:
     """A TORN note of 0 records and no chain: at recovery there was no file of that number with
-    a valid header (the camera reserved the number and was cut before writing one)."""
+    a valid header (the camera reserved the number and was cut before writing one, or the file
+    was removed before the camera restarted: :func:`_header_seen` tells them apart where signed
+    evidence can)."""
     return link.state is LinkState.TORN and link.records == 0 and link.chain == bytes(32)
 
 
@@ -336,18 +367,9 @@ def _check_link(pred: FileCheck, link: Link, succ_seq: int) -> None:
         pred.downgrade(Verdict.INCOMPLETE, f"#{succ_seq}'s recovery note confirms the cut")
 
 
-def _check_named(
-    pred: FileCheck, link: Link, kind: Kind, succ_seq: int, facts: _AuditFacts
-) -> None:
-    """Hold a file with no readable header to what its successor signed about its number."""
-    if pred.outcome.verdict is Verdict.UNREADABLE:
-        return
-    if noted_nothing(link):
-        pred.note(
-            f"#{succ_seq}'s recovery note confirms it had no header"
-            + facts.recovery(kind, link.seq)
-        )
-    else:
+def _check_named(pred: FileCheck, link: Link, succ_seq: int) -> None:
+    """Hold a file with no readable header to its successor's link, which saw a header."""
+    if pred.outcome.verdict is not Verdict.UNREADABLE:
         pred.downgrade(
             Verdict.TAMPERED,
             f"#{succ_seq} signed #{link.seq} as {link.state.name} with {link.records} records, "
@@ -355,12 +377,14 @@ def _check_named(
         )
 
 
-_PickKey = tuple[bool, bool, bool, int, str]
+_PickKey = tuple[bool, bool, bool, int, int, bool, str]
 
 
 def _pick_key(link: Link | None, kind: Kind, seq: int) -> Callable[[FileCheck], _PickKey]:
     """Orders the files claiming #seq, best first: the one the successor's link names (by
-    segment id, then by its records and chain), then the one under the camera's own name."""
+    segment id, then by its records and chain); then the one that verifies further (its FINAL
+    record, then more valid records, then the better verdict); then the one under the camera's
+    own name; then by name."""
 
     def key(c: FileCheck) -> _PickKey:
         o = c.outcome
@@ -373,7 +397,15 @@ def _pick_key(link: Link | None, kind: Kind, seq: int) -> Callable[[FileCheck], 
             and o.chains[link.records] == link.chain
         )
         own_name = c.path.name == file_name(kind, seq)
-        return not named, not matches, not own_name, o.verdict.rank, c.path.name
+        return (
+            not named,
+            not matches,
+            not o.final,
+            -o.valid,
+            o.verdict.rank,
+            not own_name,
+            c.path.name,
+        )
 
     return key
 
@@ -381,8 +413,10 @@ def _pick_key(link: Link | None, kind: Kind, seq: int) -> Callable[[FileCheck], 
 _WHY_PICKED = (
     "#{succ}'s link names {pick}",
     "{pick} holds the records #{succ} signed",
-    "{pick} has the camera's name for it",
+    "{pick} has its FINAL record",
+    "{pick} verifies more records",
     "{pick} verifies better",
+    "{pick} has the camera's name for it",
     "{pick} comes first by name",
 )
 
@@ -399,7 +433,7 @@ def _pick(candidates: list[FileCheck], link: Link | None, kind: Kind, seq: int) 
         what = f"a copy of #{seq}" if same else f"also claims #{seq}"
         pair = zip(key(pick), key(dup), strict=True)
         decided_by = next(i for i, (a, b) in enumerate(pair) if a != b)  # names always differ
-        why = _WHY_PICKED[decided_by].format(succ=seq + 1, pick=_printable(pick.path.name))
+        why = _WHY_PICKED[decided_by].format(succ=seq + 1, pick=printable(pick.path.name))
         dup.downgrade(Verdict.TAMPERED, f"duplicate: {what}; {why}")
     return pick
 
@@ -409,6 +443,11 @@ class _Stream:
     kind: Kind
     genuine: dict[int, FileCheck] = field(default_factory=dict)
     lines: list[Line] = field(default_factory=list)
+    noted: dict[int, FileCheck | None] = field(default_factory=dict)
+    """Seq -> the file with no header named for it, or None: the numbers whose successor noted
+    nothing of them (:func:`noted_nothing`), for :func:`_judge_noted`."""
+    reserved: set[int] = field(default_factory=set)
+    """The noted numbers judged reserved and never written."""
 
     @property
     def label(self) -> str:
@@ -441,51 +480,77 @@ def _check_stream(
         if n is None or n[0] is not kind:
             continue
         if n[1] in s.genuine:
-            holder = _printable(s.genuine[n[1]].path.name)
+            holder = printable(s.genuine[n[1]].path.name)
             c.note(f"its name says #{n[1]}, but {holder} holds the signed #{n[1]}")
+        elif not c.regular:
+            c.note(f"its name says #{n[1]}, but only a regular file can stand in for a number")
         else:
             c.named, named[n[1]] = n, c
             c.note("kind and number from its name")
-    reserved: set[int] = set()
     for seq, c in sorted(s.genuine.items()):
         link = c.outcome.header.prev  # type: ignore[union-attr]
         if link.state is LinkState.NONE:
             continue
         if seq - 1 in s.genuine:
             _check_link(s.genuine[seq - 1], link, seq)
-        elif seq - 1 in named:
-            _check_named(named[seq - 1], link, kind, seq, facts)
         elif noted_nothing(link):
-            reserved.add(seq - 1)
-            _reserved_line(s, seq - 1, facts)
+            s.noted[seq - 1] = named.get(seq - 1)
+        elif seq - 1 in named:
+            _check_named(named[seq - 1], link, seq)
     highest = max(s.genuine, default=0)
-    for lo, hi in _gaps([*s.genuine, *named, *reserved], highest):
+    for lo, hi in gaps(1, highest, ((n, n) for n in [*s.genuine, *named, *s.noted])):
         s.line(Verdict.MISSING, lo, hi, "gap in the chain")
     if kind is Kind.MEDIA and cross_check:
         _cross_check(s, named, facts)
     return s
 
 
-def _reserved_line(s: _Stream, seq: int, facts: _AuditFacts) -> None:
-    """A number the camera reserved and never wrote a header for (spec section 8): a cut, or an
-    open that failed, between reserving it and writing the header."""
-    seen = facts.opened.get(seq) if s.kind is Kind.MEDIA else None
-    if seen is not None:
-        s.line(
-            Verdict.MISSING,
-            seq,
-            seq,
-            f"#{seq + 1}'s recovery note found no header, yet audit #{seen} saw it opened: "
-            "removed before the camera restarted",
-        )
-        return
-    s.line(
-        Verdict.OK,
-        seq,
-        seq,
-        "reserved, never written (a cut or a failed open before its header): "
-        f"#{seq + 1}'s recovery note records it" + facts.recovery(s.kind, seq),
-    )
+def _header_seen(kind: Kind, seq: int, facts: _AuditFacts, audit_named: dict[int, int]) -> str:
+    """The signed evidence that #seq of ``kind`` had a header once, in words, or "" if there is
+    none (spec section 8, reserved numbers). The camera logs a segment's ``segment_open``, and
+    heads with a chain value of it, only once its header is durable; a segment's header names
+    the audit log that was open, so it had a header too."""
+    if kind is Kind.MEDIA:
+        if (audit := facts.opened.get(seq)) is not None:
+            return f"audit #{audit} saw it opened"
+        if (event := facts.headed.get(seq)) is not None:
+            return f"audit #{event[0]} event {event[1]} saw its header"
+    elif (segment := audit_named.get(seq)) is not None:
+        return f"segment #{segment}'s header names it"
+    return ""
+
+
+def _judge_noted(s: _Stream, facts: _AuditFacts, audit_named: dict[int, int]) -> None:
+    """Each number whose successor noted nothing of it: reserved and never written (a cut, or an
+    open that failed, between reserving it and writing the header), unless signed evidence shows
+    it had a header, which was then removed before the camera restarted."""
+    for seq, c in sorted(s.noted.items()):
+        seen = _header_seen(s.kind, seq, facts, audit_named)
+        if c is not None:  # a file with no header stands there
+            if not seen:
+                c.note(
+                    f"#{seq + 1}'s recovery note confirms it had no header"
+                    + facts.recovery(s.kind, seq)
+                )
+            elif c.outcome.verdict is not Verdict.UNREADABLE:
+                c.downgrade(Verdict.TAMPERED, f"{seen}, but its header is gone")
+        elif seen:
+            s.line(
+                Verdict.MISSING,
+                seq,
+                seq,
+                f"#{seq + 1}'s recovery note found no header, yet {seen}: "
+                "removed before the camera restarted",
+            )
+        else:
+            s.reserved.add(seq)
+            s.line(
+                Verdict.OK,
+                seq,
+                seq,
+                "reserved, never written (a cut or a failed open before its header): "
+                f"#{seq + 1}'s recovery note records it" + facts.recovery(s.kind, seq),
+            )
 
 
 def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts) -> None:
@@ -494,7 +559,7 @@ def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts
     gone = []
     for seq, audit_seq in facts.opened.items():
         if seq in named:
-            if named[seq].outcome.verdict is not Verdict.UNREADABLE:
+            if named[seq].outcome.verdict is not Verdict.UNREADABLE and seq not in media.noted:
                 named[seq].downgrade(
                     Verdict.TAMPERED, f"audit #{audit_seq} saw it opened, but its header is gone"
                 )
@@ -524,17 +589,25 @@ def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts
             )
 
 
-def _audit_named_by_media(audit: _Stream, media: _Stream) -> None:
+def _positions(media: _Stream) -> list[tuple[int, int, int]]:
+    """(segment, audit_seq, audit_n) for each segment whose header names its audit position
+    (section 10.1), by segment number."""
+    out = []
+    for seq, c in sorted(media.genuine.items()):
+        meta = c.outcome.header.meta  # type: ignore[union-attr]
+        a, n = meta.get("audit_seq"), meta.get("audit_n")
+        if type(a) is int and type(n) is int and a >= 1 and n >= 0:
+            out.append((seq, a, n))  # else written before the streams named each other
+    return out
+
+
+def _audit_named_by_media(audit: _Stream, positions: list[tuple[int, int, int]]) -> None:
     """Each segment's header names the audit log and event its opening went to (section 10.1):
     an audit log withheld from the end of its stream shows as MISSING, and one that lacks that
     event, or has another there, as TAMPERED."""
     highest = max(audit.genuine, default=0)
     gone: dict[int, int] = {}
-    for seq, c in media.genuine.items():
-        meta = c.outcome.header.meta  # type: ignore[union-attr]
-        a, n = meta.get("audit_seq"), meta.get("audit_n")
-        if type(a) is not int or type(n) is not int or a < 1 or n < 0:
-            continue  # written before the streams named each other
+    for seq, a, n in positions:
         log = audit.genuine.get(a)
         if log is None:
             if a > highest:
@@ -603,13 +676,20 @@ def verify_dir(
         (signed[h.kind] if h else headerless).append(c)
     facts = _AuditFacts.of(signed[Kind.AUDIT])
     kinds = (Kind.AUDIT, Kind.MEDIA) if only is None else (only,)
-    streams = [_check_stream(k, signed[k], headerless, facts, only is None) for k in kinds]
+    streams = {k: _check_stream(k, signed[k], headerless, facts, only is None) for k in kinds}
+    positions = _positions(streams[Kind.MEDIA]) if Kind.MEDIA in streams else []
+    audit_named: dict[int, int] = {}
+    for seq, a, _ in positions:
+        audit_named.setdefault(a, seq)
+    for s in streams.values():
+        _judge_noted(s, facts, audit_named)
     if only is None:
-        _audit_named_by_media(streams[0], streams[1])
+        _audit_named_by_media(streams[Kind.AUDIT], positions)
     keyed = [_file_line(c) for c in checks]
-    for s in streams:
+    for s in streams.values():
         for line in s.lines:
             lo = int(line.seq.split("-")[0])
             keyed.append(((_ORDER[s.kind], lo, 0, ""), line))
     keyed.sort(key=lambda kl: kl[0])
-    return Report([line for _, line in keyed], checks)
+    reserved = {k: s.reserved for k, s in streams.items()}
+    return Report([line for _, line in keyed], checks, reserved)

@@ -1,5 +1,5 @@
-"""Key files: generating, loading and fingerprinting agency (X25519), device and technician
-(Ed25519) keys.
+"""Key files: generating, loading and fingerprinting agency (X25519), device, technician and
+witness (Ed25519) keys.
 
 Private keys are PKCS#8 PEM files created with mode 0600 in a single ``open(O_CREAT|O_EXCL)``, so
 they are never readable by others, not even for a moment, and an existing key is never
@@ -42,13 +42,14 @@ __all__ = [
     "load_device_public",
     "load_technician_private",
     "load_technician_public",
+    "load_witness_private",
     "raw_public",
     "write_private_key",
     "write_public_key",
     "x25519_public_key",
 ]
 
-Role = Literal["agency", "device", "technician"]
+Role = Literal["agency", "device", "technician", "witness"]
 _K = TypeVar("_K")
 
 _RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -146,8 +147,9 @@ def _make_dir(path: Path) -> None:
 def generate(role: Role, out_dir: Path) -> KeyPairPaths:
     """Make ``{role}.key`` (0600) and ``{role}.pub`` in ``out_dir``; return their paths.
 
-    Agency keys are X25519 (segments are encrypted to them); device and technician keys are
-    Ed25519 (the device signs evidence, a technician signs console challenges).
+    Agency keys are X25519 (segments are encrypted to them); device, technician and witness keys
+    are Ed25519 (the device signs evidence, a technician signs console challenges, the agency's
+    witness cosigns the device's checkpoints).
     """
     _make_dir(out_dir)
     priv_path, pub_path = out_dir / f"{role}.key", out_dir / f"{role}.pub"
@@ -266,3 +268,7 @@ def load_technician_private(path: Path) -> Ed25519PrivateKey:
 def load_technician_public(path: Path) -> Ed25519PublicKey:
     key = _load_public(path, Ed25519PublicKey, _TECHNICIAN_PUB)  # type: ignore[type-abstract]
     return ed25519_public_key(raw_public(key), str(path), _TECHNICIAN_PUB)
+
+
+def load_witness_private(path: Path) -> Ed25519PrivateKey:
+    return _load_private(path, Ed25519PrivateKey, "a witness Ed25519 private key")  # type: ignore[type-abstract]

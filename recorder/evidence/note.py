@@ -17,12 +17,15 @@ terminated context (spec section 3), which a note, with no control characters, n
 Errors::
 
     NoteError (ValueError)   the bytes are not a well-formed note, or no trusted signature verifies
+
+A :class:`Verifier` is a key as the Go ecosystem writes it (a *vkey*, golang.org/x/mod/sumdb/note):
+``<name>+<key ID in hex>+base64(<signature type> || <public key>)``. The witness prints its own
+that way, and whoever checks its cosignatures is configured with it.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 from collections.abc import Callable
@@ -32,6 +35,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from recorder.evidence.keycheck import ed25519_problem
+
 __all__ = [
     "ED25519",
     "MAX_NOTE",
@@ -40,6 +45,8 @@ __all__ = [
     "Note",
     "NoteError",
     "NoteSignature",
+    "Verifier",
+    "check_name",
     "cosign",
     "cosigned_message",
     "note_key_id",
@@ -102,7 +109,10 @@ class Note:
         split = s.rfind("\n\n")
         if split < 0 or not s.endswith("\n"):
             raise NoteError("a note is text, a blank line, then signature lines, each ending '\\n'")
-        text, lines = s[: split + 1], s[split + 2 :].splitlines()
+        # Lines end at "\n" and nowhere else, as in C2SP and Go's note.Open: str.splitlines
+        # would also split at U+2028, U+0085 and the like, and so read a line Go refuses as two.
+        text, sigs = s[: split + 1], s[split + 2 :]
+        lines = sigs[:-1].split("\n") if sigs else []
         if not lines:
             raise NoteError("a note has at least one signature line")
         if len(lines) > MAX_SIGNATURES:
@@ -114,17 +124,17 @@ def _parse_signature(line: str) -> NoteSignature:
     if not line.startswith(_DASH):
         raise NoteError(f"a signature line starts with an em dash and a space: {line[:40]!r}")
     name, sep, b64 = line[len(_DASH) :].partition(" ")
-    _check_name(name)
+    check_name(name)
     try:
         raw = base64.b64decode(b64, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character that is not ASCII
         raise NoteError(f"signature of {name!r} is not base64") from None
     if not sep or len(raw) < 5:
         raise NoteError(f"signature of {name!r} is a 4-byte key ID and a signature")
     return NoteSignature(name, raw[:4], raw[4:])
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not name or "+" in name or any(c.isspace() for c in name):
         raise NoteError(f"a key name is non-empty, with no spaces and no '+': {name!r}")
 
@@ -154,7 +164,7 @@ def sign(
 ) -> NoteSignature:
     """An Ed25519 note signature of ``text`` by ``name``; ``sign_fn`` signs with the private
     half of ``public`` (the camera's keystore, or a key in memory)."""
-    _check_name(name)
+    check_name(name)
     return NoteSignature(name, note_key_id(name, ED25519, public), sign_fn(signed_text(text)))
 
 
@@ -176,7 +186,7 @@ def verify(note: Note, name: str, public: Ed25519PublicKey) -> None:
 
 def cosign(text: str, name: str, key: Ed25519PrivateKey, timestamp: int) -> NoteSignature:
     """A tlog-cosignature/v1 of the checkpoint ``text`` by the witness ``name``."""
-    _check_name(name)
+    check_name(name)
     sig = key.sign(cosigned_message(text, timestamp))
     kid = note_key_id(name, TIMESTAMPED_ED25519, key.public_key())
     return NoteSignature(name, kid, _TIMESTAMP.pack(timestamp) + sig)
@@ -200,3 +210,55 @@ def verify_cosignature(note: Note, name: str, public: Ed25519PublicKey) -> int:
             raise NoteError(f"the cosignature of {name} does not verify") from None
         times.append(t)
     return max(times)
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """A named public key of one signature type: a log's (``ED25519``) or a witness's
+    (``TIMESTAMPED_ED25519``)."""
+
+    name: str
+    sig_type: int
+    public: Ed25519PublicKey
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        if self.sig_type not in (ED25519, TIMESTAMPED_ED25519):
+            raise NoteError(
+                f"signature type 0x{self.sig_type:02x} is not one this reader knows "
+                f"(0x{ED25519:02x} Ed25519, 0x{TIMESTAMPED_ED25519:02x} cosignature/v1)"
+            )
+
+    @property
+    def key_id(self) -> bytes:
+        return note_key_id(self.name, self.sig_type, self.public)
+
+    def vkey(self) -> str:
+        raw = self.public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        b64 = base64.b64encode(bytes([self.sig_type]) + raw).decode()
+        return f"{self.name}+{self.key_id.hex()}+{b64}"
+
+    @classmethod
+    def parse(cls, vkey: str) -> Verifier:
+        """Parse a vkey; raise NoteError naming what is wrong. A key of small order, which
+        would accept forged signatures, is refused (spec section 2.1)."""
+        parts = vkey.strip().split("+", 2)  # base64 has '+' of its own
+        if len(parts) != 3:
+            raise NoteError(f"a verifier key is name+keyid+base64(type || key): {vkey[:80]!r}")
+        name, kid, b64 = parts
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:  # binascii.Error, or a character that is not ASCII
+            raise NoteError(f"the key of verifier key {name!r} is not base64") from None
+        if len(raw) != 33:
+            raise NoteError(f"verifier key {name!r}: a type byte and a 32-byte Ed25519 key")
+        problem = ed25519_problem(raw[1:])
+        if problem is not None:
+            raise NoteError(f"verifier key {name!r} is refused: {problem}")
+        v = cls(name, raw[0], Ed25519PublicKey.from_public_bytes(raw[1:]))
+        if kid.lower() != v.key_id.hex():  # Go's reader takes either case
+            raise NoteError(
+                f"verifier key {name!r}: key ID {kid[:16]!r} is not the one its name, type "
+                f"and key give ({v.key_id.hex()})"
+            )
+        return v

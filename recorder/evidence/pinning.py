@@ -12,8 +12,6 @@ checkpoint covers: absent is MISSING ("withheld"), different is TAMPERED.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -23,13 +21,12 @@ from recorder.evidence.audit import rfc3339
 from recorder.evidence.chain import FileCheck, Line, Report
 from recorder.evidence.checkpoint import LEAF_SIZE, Checkpoint, Leaf, device_origin
 from recorder.evidence.header import Kind
-from recorder.evidence.keycheck import ed25519_problem
 from recorder.evidence.merkle import root
 from recorder.evidence.note import (
     TIMESTAMPED_ED25519,
     Note,
     NoteError,
-    note_key_id,
+    Verifier,
     verify,
     verify_cosignature,
 )
@@ -51,23 +48,13 @@ class Witness:
     @classmethod
     def from_vkey(cls, vkey: str) -> Witness:
         """``name+keyid+base64(0x04 || key)``, the signed-note verifier key a witness prints."""
-        name, kid, b64 = [*vkey.strip().split("+", 2), "", ""][:3]
-        try:
-            raw = base64.b64decode(b64, validate=True)
-            kid_bytes = bytes.fromhex(kid)
-        except (binascii.Error, ValueError):
-            raw, kid_bytes = b"", b""
-        if not name or len(raw) != 33 or raw[0] != TIMESTAMPED_ED25519 or len(kid_bytes) != 4:
+        v = Verifier.parse(vkey)
+        if v.sig_type != TIMESTAMPED_ED25519:
             raise NoteError(
-                f"a witness key is name+keyid+base64(0x04 || 32-byte Ed25519 key): {vkey[:80]!r}"
+                f"witness key of {v.name}: type 0x{v.sig_type:02x}, not a cosigner's "
+                f"(0x{TIMESTAMPED_ED25519:02x})"
             )
-        problem = ed25519_problem(raw[1:])
-        if problem:
-            raise NoteError(f"witness key of {name}: {problem}")
-        public = Ed25519PublicKey.from_public_bytes(raw[1:])
-        if note_key_id(name, TIMESTAMPED_ED25519, public) != kid_bytes:
-            raise NoteError(f"witness key of {name}: its key ID does not match its key")
-        return cls(name, public)
+        return cls(v.name, v.public)
 
 
 @dataclass(frozen=True)
@@ -139,7 +126,7 @@ def pin(report: Report, pinned: list[Pinned], listing: list[Leaf] | None = None)
                 f"pins the newest end: {size} files, cosigned by {newest.witness} at {newest.when}",
             )
         )
-    return Report([*report.lines, *added], report.checks)
+    return Report([*report.lines, *added], report.checks, report.reserved)
 
 
 def _genuine(checks: list[FileCheck]) -> dict[tuple[Kind, int], FileCheck]:

@@ -67,8 +67,13 @@ class EvidenceStream:
         suite: Suite = Suite.AES_256_GCM,
         guard: Guard = _no_guard,
         on_finished: Callable[[Kind, Link], None] | None = None,
+        mark_headers: bool = False,
     ) -> None:
         self.evidence_dir = evidence_dir
+        self._mark_headers = mark_headers
+        """Remember each file's header hash in the state once the header is durable (two more
+        syncs per file), so that a file deleted while the camera was off is told, at the next
+        start, from one whose header was never written."""
         self._on_finished = on_finished
         """Told of every file this stream finishes: closed, or found torn (the camera's log)."""
         self.kind = kind
@@ -81,6 +86,8 @@ class EvidenceStream:
         self.current: EvidenceFile | None = None
         self.recovered_meta: dict[str, Any] | None = None
         """The header metadata of the file :meth:`recover` last found torn or left open."""
+        self.recover_error: str | None = None
+        """Why :meth:`recover` could not read the file it found, if it could not."""
         self._next_seq, self._open, self.last = self._load()
 
     def _load(self) -> tuple[int, dict[str, Any] | None, Link]:
@@ -100,6 +107,7 @@ class EvidenceStream:
                     "seq": int(opened["seq"]),
                     "segment_id": bytes.fromhex(opened["segment_id"]),
                     "file": str(opened["file"]),
+                    "header": bytes.fromhex(opened.get("header") or ""),
                 }
         except (ValueError, KeyError, TypeError) as e:
             raise StateError(f"{self._state_path}: unreadable stream state: {e!r}") from None
@@ -123,6 +131,7 @@ class EvidenceStream:
             "seq": self._open["seq"],
             "segment_id": self._open["segment_id"].hex(),
             "file": self._open["file"],
+            "header": self._open.get("header", b"").hex(),
         }
         state = {"next_seq": self._next_seq, "open": opened, "last": self.last.to_json()}
         write_json_atomic(self._state_path, state)
@@ -137,13 +146,18 @@ class EvidenceStream:
             return None
         seq, seg_id = self._open["seq"], self._open["segment_id"]
         path = self.evidence_dir / self._open["file"]
-        link = Link(LinkState.TORN, seq, seg_id, 0, bytes(32))
-        if path.exists():
-            o = check_file(path, self._pub)
-            if o.header is not None and o.header.segment_id == seg_id:
-                state = LinkState.CLOSED if o.final else LinkState.TORN
-                link = Link(state, seq, seg_id, o.valid, o.chain)
-                self.recovered_meta = dict(o.header.meta)
+        # No readable header: if the state remembers one (mark_headers), the file existed and
+        # the note says so with its header hash, else it notes that nothing was ever written.
+        link = Link(LinkState.TORN, seq, seg_id, 0, self._open.get("header") or bytes(32))
+        self.recover_error = None
+        try:
+            o = check_file(path, self._pub) if path.exists() else None
+        except OSError as e:  # a failing card: note what is known, never stop the camera
+            o, self.recover_error = None, f"{path.name}: {e.strerror or e}"
+        if o is not None and o.header is not None and o.header.segment_id == seg_id:
+            state = LinkState.CLOSED if o.final else LinkState.TORN
+            link = Link(state, seq, seg_id, o.valid, o.chain)
+            self.recovered_meta = dict(o.header.meta)
         self.last, self._open = link, None
         self._save()
         self._finished()
@@ -158,8 +172,13 @@ class EvidenceStream:
         seq = self._next_seq
         seg_id = secrets.token_bytes(16)
         name = file_name(self.kind, seq)
+        before = self._next_seq, self._open
         self._next_seq, self._open = seq + 1, {"seq": seq, "segment_id": seg_id, "file": name}
-        self._save()
+        try:
+            self._save()
+        except BaseException:
+            self._next_seq, self._open = before  # nothing was reserved: the next open tries again
+            raise
         try:
             self.current = EvidenceFile.create(
                 self.evidence_dir / name,
@@ -179,15 +198,33 @@ class EvidenceStream:
             with contextlib.suppress(OSError, StateError):  # else the next start recovers it
                 self.recover()
             raise
+        if self._mark_headers:
+            self._open["header"] = self.current.chain  # the header hash, now durable
+            with contextlib.suppress(OSError):  # without the mark, a deletion reads as a cut
+                self._save()
         return self.current
 
+    def link_before(self, seq: int) -> Link:
+        """The link file ``seq + 1`` signs for file ``seq`` (read from its verified header)."""
+        path = self.evidence_dir / file_name(self.kind, seq + 1)
+        o = check_file(path, self._pub)
+        if o.header is None:
+            raise StateError(f"{path.name}: no verified header to read #{seq}'s link from")
+        return o.header.prev
+
     def fail(self) -> Link | None:
-        """The current file can take nothing more (a write failed): note how far it got."""
+        """The current file can take nothing more (a write failed): note how far it got, from
+        what the writer knows it synced; a failing card is not read again."""
         if self.current is None:
             return None
-        self.current.abandon()
-        self.current = None
-        return self.recover()
+        f, self.current = self.current, None
+        f.abandon()
+        records, chain = f.durable
+        self.last = Link(LinkState.TORN, f.seq, f.header.segment_id, records, chain)
+        self._open = None
+        self._save()
+        self._finished()
+        return self.last
 
     def close(self, summary: dict[str, Any]) -> Link:
         """Close the current file with its FINAL record and remember its link."""

@@ -47,8 +47,15 @@ class DeviceLog:
     """The camera's log: :meth:`add` each finished file; each add signs a new checkpoint."""
 
     def __init__(
-        self, state_dir: Path, device_pub: Ed25519PublicKey, sign_fn: Callable[[bytes], bytes]
+        self,
+        state_dir: Path,
+        device_pub: Ed25519PublicKey,
+        sign_fn: Callable[[bytes], bytes],
+        predecessor: Callable[[Kind, int], Link] | None = None,
     ) -> None:
+        """``predecessor(kind, seq)`` gives the link that file ``seq + 1`` signs for file
+        ``seq``: how a file finished whose logging failed is logged later, from signed data."""
+        self._predecessor = predecessor
         self._state = state_dir / STATE
         self._leaves = state_dir / LEAVES
         self._pub = device_pub
@@ -88,16 +95,31 @@ class DeviceLog:
         if link.state is LinkState.NONE:
             raise ValueError("a NONE link names no file")
         key = kind.name.lower()
-        if link.seq <= self.logged.get(key, 0):
+        logged = self.logged.get(key, 0)
+        if link.seq <= logged:
             raise StateError(f"{key} #{link.seq} is already in the log")
-        leaf = Leaf(kind, link.seq, link.segment_id, link.records, link.chain)
-        self._append_leaf(leaf.encode())
-        self.tree.append(leaf.hash())
+        # Every number of a stream finishes exactly once, in order: a number skipped (its
+        # logging failed) is logged now, from the link its successor signed, never left out.
+        missed = [] if link.seq == logged + 1 else self._missed(kind, logged + 1, link.seq)
+        for leaf in [*missed, Leaf(kind, link.seq, link.segment_id, link.records, link.chain)]:
+            self._append_leaf(leaf.encode())
+            self.tree.append(leaf.hash())
         self.logged[key] = link.seq
         text = Checkpoint(self.origin, self.tree.size, self.tree.root()).text()
         self.checkpoint = Note(text).with_signatures(sign(text, self.origin, self._pub, self._sign))
         self._save()
         return self.checkpoint
+
+    def _missed(self, kind: Kind, first: int, upto: int) -> list[Leaf]:
+        if self._predecessor is None:
+            raise StateError(f"{kind.name.lower()} #{first}-#{upto - 1} were never logged")
+        out = []
+        for seq in range(first, upto):
+            link = self._predecessor(kind, seq)
+            if link.state is LinkState.NONE or link.seq != seq:
+                raise StateError(f"{kind.name.lower()} #{seq + 1} does not link to #{seq}")
+            out.append(Leaf(kind, seq, link.segment_id, link.records, link.chain))
+        return out
 
     def catch_up(self, kind: Kind, last: Link) -> Note | None:
         """Log the stream's last finished file if a cut came before it was logged."""

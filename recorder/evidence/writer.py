@@ -99,6 +99,8 @@ class EvidenceFile:
         self._guard = guard
         self.chain = hhash
         self.records = 0
+        self.durable: tuple[int, bytes] = (0, hhash)
+        """(records, chain) as of the last sync: what a cut cannot take back."""
         self.bytes_written = size
 
     @classmethod
@@ -157,9 +159,10 @@ class EvidenceFile:
     def is_open(self) -> bool:
         return self._fd is not None
 
-    def _write(self, rtype: RecordType, plaintexts: Sequence[bytes]) -> None:
+    def _write(self, rtype: RecordType, plaintexts: Sequence[bytes], sync: bool = True) -> None:
         """Seal, chain and sign each plaintext as the next record, then write them all with one
-        ``writev`` and make them durable with one ``fdatasync``."""
+        ``writev`` and (unless ``sync`` is false) make everything written durable with one
+        ``fdatasync``."""
         if self._fd is None:
             raise ValueError(f"{self.path}: file is closed")
         index, chain = self.records, self.chain
@@ -179,7 +182,8 @@ class EvidenceFile:
             written = _writev_all(self._fd, pieces)
             if written != size:
                 raise OSError(errno.EIO, f"short write ({written} of {size} bytes)")
-            os.fdatasync(self._fd)
+            if sync:
+                os.fdatasync(self._fd)
         except OSError:
             # A failed write may have left a torn record: nothing more may follow it.
             self.abandon()
@@ -187,19 +191,24 @@ class EvidenceFile:
         self.chain = chain
         self.records = index
         self.bytes_written += size
+        if sync:
+            self.durable = (index, chain)
 
     def append(self, plaintext: bytes) -> None:
         """Append one DATA record and make it durable before returning."""
         self._write(RecordType.DATA, (plaintext,))
 
-    def append_many(self, plaintexts: Sequence[bytes]) -> None:
-        """Append DATA records in one write and one sync (a trigger's whole pre-roll).
+    def append_many(self, plaintexts: Sequence[bytes], *, sync: bool = True) -> None:
+        """Append DATA records in one ``writev``, then sync everything written so far; with
+        ``sync=False``, leave the sync to the next call (a trigger's pre-roll is written in
+        bounded chunks and synced once).
 
-        A power cut during the write leaves a prefix of them, which a reader takes as it takes
-        any torn file: every whole record before the cut is valid.
+        A power cut before the sync may leave any part of what was written unwritten; a reader
+        stops at the first record that does not verify, so what it keeps is whole records from
+        the start, and the rest reads as torn.
         """
         if plaintexts:
-            self._write(RecordType.DATA, plaintexts)
+            self._write(RecordType.DATA, plaintexts, sync)
 
     def close(self, summary: dict[str, Any]) -> Link:
         """Write the FINAL record and close; return the CLOSED link for the next file."""

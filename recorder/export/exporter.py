@@ -26,6 +26,7 @@ from recorder.evidence.header import Kind
 from recorder.evidence.keys import fingerprint, raw_public
 from recorder.evidence.media import STREAM_VIDEO, Frame, decode_frames
 from recorder.evidence.reader import Verdict, decrypt_file
+from recorder.evidence.text import printable
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
 from recorder.export.recordings import Hole, Recording, plan, power_cut, time_hole
 
@@ -105,7 +106,7 @@ def _frames(
     last video pts as they go by."""
     for seg in rec.segments:
         with seg.path.open("rb", buffering=1 << 20) as f:
-            _, plaintexts = decrypt_file(f, device_pub, identity)
+            reader, plaintexts = decrypt_file(f, device_pub, identity)
             for pt in plaintexts:
                 for frame in decode_frames(pt):
                     if frame.stream == STREAM_VIDEO:
@@ -113,6 +114,22 @@ def _frames(
                         spans[seg.seq] = (first, frame.pts_us)
                     yield frame
                 progress(len(pt))
+        # This second read is what the MP4 is made of: it must be the file that was verified.
+        now, then = reader.outcome, seg.outcome
+        if (now.header, now.valid, now.chain, now.final) != (
+            then.header,
+            then.valid,
+            then.chain,
+            then.final,
+        ):
+            raise ChangedSinceVerified(
+                f"{printable(seg.path.name)} changed between verification and export "
+                f"({then.valid} records verified, {now.valid} read now): not exported"
+            )
+
+
+class ChangedSinceVerified(DecryptError):
+    """A segment read for the MP4 is not the file the verification judged."""
 
 
 def _safe(name: str) -> str:
@@ -134,7 +151,8 @@ def export(
         raise ExportRefused(verification)
     layout = plan(verification)
     holes = [
-        f"recording {r.recording_id}: segment {h.span} {'cut short' if h.cut else 'missing'}"
+        f"recording {printable(r.recording_id)}: segment {h.span} "
+        + ("cut short" if h.cut else "missing")
         for r in layout.recordings
         for h in r.holes
     ] + [f"segment {h.span} missing" for h in layout.unattributed]
@@ -263,6 +281,8 @@ def _write_reports(
 
 
 def render_text(doc: dict[str, Any]) -> str:
+    """report.txt: every value from signed data (file names, meta, audit fields, reasons that
+    quote them) goes through ``printable``, so none can start a line of its own."""
     v = doc["verification"]
     lines = [
         "bodycam evidence export",
@@ -279,11 +299,11 @@ def render_text(doc: dict[str, Any]) -> str:
     ]
     for ln in v["lines"]:
         where = f"{ln['kind']} #{ln['seq']}" if ln["seq"] else ln["kind"]
-        reason = f"  ({ln['reason']})" if ln["reason"] else ""
-        lines.append(f"{ln['verdict']:<10} {where:<16} {ln['file'] or '-'}{reason}")
+        reason = f"  ({printable(ln['reason'])})" if ln["reason"] else ""
+        lines.append(f"{ln['verdict']:<10} {where:<16} {printable(ln['file']) or '-'}{reason}")
     lines += ["", "Recordings", "----------"]
     for o in doc["outputs"]:
-        lines.append(o.get("file", f"(not exported) recording {o['recording_id']}"))
+        lines.append(printable(o.get("file", f"(not exported) recording {o['recording_id']}")))
         for key in (
             "verdict",
             "segments",
@@ -298,13 +318,13 @@ def render_text(doc: dict[str, Any]) -> str:
             "error",
         ):
             if o.get(key) is not None:
-                lines.append(f"    {key + ':':<14}{o[key]}")
+                lines.append(f"    {key + ':':<14}{printable(o[key])}")
         if (cut := o.get("resumes")) is not None:
             lines.append(f"    resumes:      {_resume_text(cut)}")
-        lines += [f"    because:      {r}" for r in o["reasons"]]
+        lines += [f"    because:      {printable(r)}" for r in o["reasons"]]
         for h in o["holes"]:
             lines += _hole_text(h)
-        lines += [f"    note:         {n}" for n in o["notes"]]
+        lines += [f"    note:         {printable(n)}" for n in o["notes"]]
     if doc["unattributed_holes"]:
         lines += [
             "",
@@ -314,9 +334,10 @@ def render_text(doc: dict[str, Any]) -> str:
         for h in doc["unattributed_holes"]:
             lines += _hole_text(h)
     if doc["failed"]:
-        lines += ["", f"NOT EXPORTED (see the errors above): {', '.join(doc['failed'])}"]
+        failed = ", ".join(map(printable, doc["failed"]))
+        lines += ["", f"NOT EXPORTED (see the errors above): {failed}"]
     lines += ["", "Inputs (SHA-256)", "----------------"]
-    lines += [f"{i['sha256'] or 'UNREADABLE':<64}  {i['file']}" for i in doc["inputs"]]
+    lines += [f"{i['sha256'] or 'UNREADABLE':<64}  {printable(i['file'])}" for i in doc["inputs"]]
     lines += [
         "",
         f"Audit events exported: {doc['audit_events']} "
@@ -329,9 +350,11 @@ def render_text(doc: dict[str, Any]) -> str:
 def _resume_text(cut: dict[str, Any]) -> str:
     """A recording the camera started by itself after a power cut, and what the cut cost."""
     gap = f"{cut['gap_s']} s" if cut["gap_s"] is not None else "a length no signed time gives"
+    rid, torn = printable(cut["recording_id"]), printable(cut["torn_segment"])
+    start, end = printable(cut["from"] or "?"), printable(cut["to"] or "?")
     return (
-        f"recording {cut['recording_id']} after a power cut (segment #{cut['torn_segment']} "
-        f"torn): no footage from {cut['from'] or '?'} to {cut['to'] or '?'}, {gap}"
+        f"recording {rid} after a power cut (segment #{torn} torn): no footage from {start} "
+        f"to {end}, {gap}"
     )
 
 
@@ -353,13 +376,13 @@ def hole_summary(h: dict[str, Any]) -> str:
 def _hole_text(h: dict[str, Any]) -> list[str]:
     """A hole in words: which segments, what stands there, and when, as the report says it."""
     what = "CUT SHORT" if h["kind"] == "cut" else "MISSING"
-    out = [f"    {what + ':':<14}{hole_segments(h)}: {h['found']}"]
-    out.append(f"        belongs by:  {h['known_by']}")
+    out = [f"    {what + ':':<14}{hole_segments(h)}: {printable(h['found'])}"]
+    out.append(f"        belongs by:  {printable(h['known_by'])}")
 
     def when(us: int | None, wall: str | None) -> str:
         if us is None:
             return "unknown"
-        return f"{wall or 'wall clock not set'} (device clock {us / 1e6:.6f} s)"
+        return f"{printable(wall or 'wall clock not set')} (device clock {us / 1e6:.6f} s)"
 
     if h.get("timed_by"):
         out.append(f"        from:        {when(h['from_device_us'], h['from'])}")
@@ -369,5 +392,5 @@ def _hole_text(h: dict[str, Any]) -> list[str]:
         if "in_file_s" in h:
             at, until = h["in_file_s"]
             out.append(f"        in the file: {at:.3f} s to {until:.3f} s")
-        out.append(f"        timed by:    {h['timed_by']}")
+        out.append(f"        timed by:    {printable(h['timed_by'])}")
     return out

@@ -8,16 +8,18 @@ segments that happen to be in the evidence directory. Four signed sources say wh
   that seqs ``s-p+1 .. s-1`` were its parts 1 to ``p-1``;
 * the audit log's ``segment_open`` (``seq``, ``recording_id``, ``part``) and ``record_stop``
   (``recording_id`` and the list of its ``segments``);
-* the chain: every number from 1 to the highest named is a segment, except one the camera
-  reserved and never wrote, which the next file's link notes as TORN with 0 records.
+* the chain: every number from 1 to the highest named is a segment, except one the verifier
+  judged reserved and never written (``Report.reserved``: the next file's link notes it as TORN
+  with 0 records and no chain, and no signed evidence shows that it had a header).
 
 A number that is not here (or whose file does not verify) is a hole. When no source ties it to a
 recording, it is charged to the recording just before it, unless a ``record_stop`` says where that
 recording ended: the missing segments may be its tail. Otherwise it is reported on its own.
 
-Two files that both verify as one seq are one segment taken once; when their contents differ, the
-recording is TAMPERED. A segment that verifies only in part (TAMPERED, no FINAL record) leaves a
-hole from its last verified record to the next segment.
+Two files that both verify as one seq are one segment taken once (the copy the verifier took);
+when their contents differ, the recording is TAMPERED. A segment that verifies only in part
+(TAMPERED, no FINAL record), or that another verified copy of the same file shows to be shorter
+than it was, leaves a hole from its last verified record to the next segment.
 
 This module decides from the verification report alone; the exporter adds the holes' times once it
 has read the frames around them (``Hole.timing``).
@@ -26,13 +28,12 @@ has read the frames around them (``Hole.timing``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from recorder.evidence.audit import rfc3339
-from recorder.evidence.chain import FileCheck, Report, noted_nothing
+from recorder.evidence.chain import FileCheck, Report, gaps
 from recorder.evidence.header import Kind
 from recorder.evidence.reader import Verdict
 
@@ -112,7 +113,8 @@ class Recording:
         )
         if any(not h.cut for h in self.holes) and worst.rank < Verdict.MISSING.rank:
             worst = Verdict.MISSING
-        if self.conflicts and worst.rank < Verdict.TAMPERED.rank:
+        cut = any(h.cut for h in self.holes)  # records were taken from a segment after the fact
+        if (self.conflicts or cut) and worst.rank < Verdict.TAMPERED.rank:
             worst = Verdict.TAMPERED
         return worst
 
@@ -151,41 +153,21 @@ def _span(lo: int, hi: int) -> str:
     return f"#{lo}" if lo == hi else f"#{lo}-{hi}"
 
 
-def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted, disjoint ranges covering the same numbers as ``spans``."""
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(spans):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(hi, out[-1][1]))
-        else:
-            out.append((lo, hi))
-    return out
-
-
-def _gaps(lo: int, hi: int, taken: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The ranges within ``lo..hi`` that no range of ``taken`` covers (no number is expanded:
-    a signed seq can be as large as 2**64)."""
-    out, at = [], lo
-    for a, b in _merge(taken):
-        if b < at or a > hi:
-            continue
-        if a > at:
-            out.append((at, a - 1))
-        at = b + 1
-    if at <= hi:
-        out.append((at, hi))
-    return out
-
-
 def _same_segment(a: FileCheck, b: FileCheck) -> bool:
     """Both are (possibly shorter) copies of one signed file."""
     n = min(len(a.outcome.chains), len(b.outcome.chains))
     return a.outcome.header == b.outcome.header and a.outcome.chains[:n] == b.outcome.chains[:n]
 
 
+def _further(a: FileCheck, b: FileCheck) -> bool:
+    """``a`` verifies further than ``b``: its FINAL record where ``b`` has none, or more valid
+    records."""
+    return (a.outcome.final, a.outcome.valid) > (b.outcome.final, b.outcome.valid)
+
+
 def _taken(copies: list[FileCheck]) -> FileCheck:
     """The copy the verifier took for this number (the others it marked as duplicates: it
-    prefers the one the next file's signed link names, then the one that verifies better)."""
+    prefers the one the next file's signed link names, then the one that verifies further)."""
     return next((c for c in copies if not c.duplicate), copies[0])
 
 
@@ -264,7 +246,7 @@ def plan(report: Report) -> Plan:
     chosen = {seq: _taken(cs) for seq, cs in copies.items()}
     audit = AuditFacts.of(report)
     claims = _header_claims(chosen) + audit.claims()
-    reserved = {c.seq - 1 for cs in copies.values() for c in cs if _notes_nothing(c)}
+    reserved = report.reserved.get(Kind.MEDIA, set())  # the verifier's decision, never our own
     extent: dict[str, tuple[int, int]] = {}
     for cl in claims:
         lo, hi = extent.get(cl.rid, (cl.lo, cl.hi))
@@ -275,7 +257,7 @@ def plan(report: Report) -> Plan:
     taken = [*extent.values(), *((s, s) for s in [*chosen, *reserved])]
     ends = {hi: rid for rid, (_, hi) in extent.items()}
     unattributed: list[Hole] = []
-    for lo, hi in _gaps(1, highest, taken):
+    for lo, hi in gaps(1, highest, taken):
         rid = ends.get(lo - 1)
         if rid is not None and rid not in audit.stopped:
             how = (
@@ -306,11 +288,6 @@ def plan(report: Report) -> Plan:
     return Plan(recordings, unattributed, chosen, audit)
 
 
-def _notes_nothing(c: FileCheck) -> bool:
-    """Its link says the number before it was reserved and never written (chain.noted_nothing)."""
-    return noted_nothing(c.outcome.header.prev)  # type: ignore[union-attr]
-
-
 def _rid(c: FileCheck) -> str:
     meta = c.outcome.header.meta  # type: ignore[union-attr]
     return str(meta.get("recording_id", f"seq{c.seq}"))
@@ -339,7 +316,7 @@ def _holes(
     report: Report,
 ) -> None:
     taken = [(s, s) for s in [*chosen, *reserved] if rec.first <= s <= rec.last]
-    for lo, hi in _gaps(rec.first, rec.last, taken):
+    for lo, hi in gaps(rec.first, rec.last, taken):
         how = {
             cl.source: None
             for cl in claims
@@ -358,6 +335,10 @@ def _holes(
         if not others:
             continue
         names = ", ".join(c.path.name for c in others)
+        longer = [c for c in others if _same_segment(seg, c) and _further(c, seg)]
+        if longer and not any(h.cut and h.first == seg.seq for h in rec.holes):
+            found = f"exported {seg.path.name}, but {longer[0].path.name} verifies further"
+            rec.holes.append(Hole(seg.seq, seg.seq, found, "its header", cut=True))
         if all(_same_segment(seg, c) for c in others):
             rec.notes.append(f"segment #{seg.seq}: took {seg.path.name} once; {names} is a copy")
         else:
