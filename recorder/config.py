@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from hal.backend import DEFAULT_PINS
-from recorder.evidence.note import NoteError
-from recorder.evidence.pinning import Witness
 
 __all__ = ["SCHEMA", "Config", "ConfigError", "Key", "load", "parse"]
 
@@ -47,16 +45,6 @@ _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _REGION = re.compile(r"^[a-z0-9-]{1,32}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-def _is_vkey(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        Witness.from_vkey(value)
-    except NoteError:
-        return False
-    return True
 
 
 _MiB = 1024 * 1024
@@ -326,16 +314,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "free_space": Key(
             False,
             bool,
-            "true or false",
-            doc="Delete a local file once its upload is confirmed and a witness covers it "
-            "(docs/offload.md).",
-        ),
-        "witnesses": Key(
-            [],
-            list,
-            "a list of witness verifier keys (name+keyid+base64)",
-            lambda v: all(_is_vkey(w) for w in v),
-            "Witnesses whose cosigned checkpoint lets free_space delete a file it covers.",
+            "false (freeing space is not built yet: docs/offload.md)",
+            lambda v: v is False,
+            "Reserved: delete a local file once its upload is confirmed and a witness covers it.",
         ),
     },
     "pins": {

@@ -14,6 +14,7 @@ import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ def _env_file(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3]:
+def s3() -> Iterator[S3]:
     endpoint = os.environ.get("BODYCAM_S3_ENDPOINT")
     region = os.environ.get("BODYCAM_S3_REGION", "us-east-1")
     if endpoint:
@@ -81,7 +82,9 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3]:
         return
     if shutil.which("radosgw") is None:
         pytest.skip("Ceph's radosgw is not installed (make tools), and BODYCAM_S3_ENDPOINT unset")
-    cluster = tmp_path_factory.mktemp("ceph")
+    # Not under pytest's basetemp: another session's pytest may remove old basetemps while this
+    # one runs, and with them the PIDs the cluster is stopped by.
+    cluster = Path(tempfile.mkdtemp(prefix="bodycam-ceph-"))
     try:
         started = subprocess.run(
             [str(SCRIPT), "start", str(cluster)], capture_output=True, text=True, timeout=300
@@ -92,3 +95,4 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3]:
         yield S3(started.stdout.strip(), region, creds)
     finally:
         subprocess.run([str(SCRIPT), "stop", str(cluster)], timeout=120, check=False)
+        shutil.rmtree(cluster, ignore_errors=True)

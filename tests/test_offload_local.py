@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from recorder.cli import main
 from recorder.cli.progress import Bar
-from recorder.config import parse
 from recorder.offload.credentials import Credentials, load_credentials
 from recorder.offload.errors import CredentialsError
 from recorder.offload.offload import LOCK
@@ -250,8 +249,3 @@ def test_a_checkpoint_in_the_cosigned_directory_that_is_not_cosigned_is_reported
     assert any("device's signature alone (not cosigned)" in p for p in plan.problems)
     assert any("garbage.note: not sent" in p for p in plan.problems)
 
-
-def test_config_refuses_a_witness_key_that_is_not_one() -> None:
-    with pytest.raises(ValueError) as e:
-        parse({"offload": {"witnesses": ["agency.example/witness+00000000+AAAA"]}})
-    assert "offload.witnesses" in str(e.value) and "name+keyid+base64" in str(e.value)
