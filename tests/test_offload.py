@@ -4,11 +4,13 @@ sends nothing; a bucket without Object Lock is refused."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -452,3 +454,28 @@ def test_a_finished_file_that_is_gone_must_be_in_the_bucket(
     code, _, err = run_offload(config, s3, monkeypatch, capsys)
     assert code == 0, err
     assert first_key in s3.versions(bucket) and second_key in s3.versions(bucket)
+
+
+def test_on_a_terminal_a_progress_bar_shows_the_bytes_and_the_rate(tmp_path: Path, s3: S3) -> None:
+    cam, _ = big_segment(tmp_path, 6)
+    config = configure(cam, s3, s3.bucket())
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [BODYCAM, "offload", "--config", str(config)],
+            env={**os.environ, **s3.env()},
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
+            while chunk := os.read(controller, 65536):
+                drawn += chunk
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        os.close(controller)
+    assert proc.returncode == 0
+    assert b"offload [########################################] 100.0%" in drawn
+    assert b"MiB/s" in drawn and b"bodycam.offload" not in drawn  # the bar, not log lines
+    assert b"3 sent" in out

@@ -248,4 +248,3 @@ def test_a_checkpoint_in_the_cosigned_directory_that_is_not_cosigned_is_reported
     assert len(plan.problems) == 2
     assert any("device's signature alone (not cosigned)" in p for p in plan.problems)
     assert any("garbage.note: not sent" in p for p in plan.problems)
-
