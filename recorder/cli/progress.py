@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -31,10 +32,16 @@ class Bar:
         self._start = clock()
         self._drawn = float("-inf")
         self._ended = False
+        self._lock = threading.Lock()
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total <= 0 or self._ended:
+        if not self.enabled or total <= 0:
             return
+        with self._lock:  # offload's senders report from several threads
+            if not self._ended:
+                self._draw(done, total)
+
+    def _draw(self, done: int, total: int) -> None:
         now = self._clock()
         if done < total and now - self._drawn < _REDRAW_S:
             return
