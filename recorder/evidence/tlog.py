@@ -25,7 +25,6 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -165,6 +164,3 @@ class DeviceLog:
     def inclusion(self, index: int, size: int | None = None) -> list[bytes]:
         """The RFC 6962 audit path of leaf ``index`` in the tree of ``size``."""
         return inclusion_proof(self.leaves(size), index)
-
-    def status(self) -> dict[str, Any]:
-        return {"origin": self.origin, "size": self.tree.size, "root": self.tree.root().hex()}

@@ -362,6 +362,25 @@ def frame_wall(check: FileCheck, pts_us: int) -> str | None:
         return None
 
 
+def _side(
+    plan: Plan,
+    spans: dict[int, tuple[int, int]],
+    seq: int | None,
+    end: int,
+    event: dict[str, Any] | None,
+    label: str,
+) -> tuple[int | None, str | None, str]:
+    """One end of a hole: the frame of segment ``seq`` beside it (``end`` 0: its first frame,
+    1: its last), else the audit ``event`` that opened or closed the file, else nothing."""
+    if seq is not None:
+        pts = spans[seq][end]
+        which = ("first", "last")[end]
+        return pts, frame_wall(plan.chosen[seq], pts), f"the {which} frame of #{seq}"
+    if event is not None:
+        return _int(event.get("mono_us")), _str(event.get("wall")), f"the audit log's {label}"
+    return None, None, "nothing signed"
+
+
 def time_hole(
     hole: Hole,
     plan: Plan,
@@ -376,35 +395,24 @@ def time_hole(
     """
     before = [s for s in spans if s < hole.first or (hole.cut and s == hole.first)]
     after = [s for s in spans if s > hole.last]
-    sides: list[tuple[int | None, str | None, str]] = []
-    if before:
-        seq = max(before)
-        pts = spans[seq][1]
-        sides.append((pts, frame_wall(plan.chosen[seq], pts), f"the last frame of #{seq}"))
-    elif (e := plan.audit.opened.get(hole.first)) is not None:
-        sides.append(
-            (
-                _int(e.get("mono_us")),
-                _str(e.get("wall")),
-                f"the audit log's segment_open of #{hole.first}",
-            )
-        )
-    else:
-        sides.append((None, None, "nothing signed"))
-    if after:
-        seq = min(after)
-        pts = spans[seq][0]
-        sides.append((pts, frame_wall(plan.chosen[seq], pts), f"the first frame of #{seq}"))
-    elif (e := plan.audit.closed.get(hole.last)) is not None:
-        sides.append(
-            (
-                _int(e.get("mono_us")),
-                _str(e.get("wall")),
-                f"the audit log's segment_close of #{hole.last}",
-            )
-        )
-    else:
-        sides.append((None, None, "nothing signed"))
+    sides = [
+        _side(
+            plan,
+            spans,
+            max(before) if before else None,
+            1,
+            plan.audit.opened.get(hole.first),
+            f"segment_open of #{hole.first}",
+        ),
+        _side(
+            plan,
+            spans,
+            min(after) if after else None,
+            0,
+            plan.audit.closed.get(hole.last),
+            f"segment_close of #{hole.last}",
+        ),
+    ]
     (t0, w0, how0), (t1, w1, how1) = sides
     timing: dict[str, Any] = {
         "from_device_us": t0,
