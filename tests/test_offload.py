@@ -24,12 +24,12 @@ import pytest
 from hal.camera import EncodedFrame
 from hal.inputs import InputEvent
 from recorder.cli import main
+from recorder.evidence.cosigned import COSIGNED
 from recorder.evidence.keys import key_id, raw_public
 from recorder.evidence.tlog import LEAVES
 from recorder.logs import LOGGERS
 from recorder.offload import upload
 from recorder.offload.pace import Pace, PacedBody
-from recorder.offload.plan import COSIGNED
 from recorder.offload.store import Store
 from tests.s3 import S3
 from tests.simdevice import SimDevice
