@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from recorder.evidence.audit import rfc3339
 from recorder.evidence.checkpoint import Leaf
 from recorder.evidence.cosigned import COSIGNED, kept
-from recorder.evidence.errors import StateError
+from recorder.evidence.errors import FormatError, StateError
 from recorder.evidence.header import Kind
+from recorder.evidence.jsonobj import loads_object
 from recorder.evidence.note import NoteError, Verifier
 from recorder.evidence.pinning import Pinned, Witness, open_checkpoint
 from recorder.evidence.state import file_name, write_json_atomic
@@ -46,6 +48,7 @@ FREE = "free"
 """The directory in the state directory where offload asks for segments to be freed."""
 STATE = "custody.json"
 log = logging.getLogger("bodycam.custody")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 Audit = Callable[..., None]
 """``audit(event, **fields)``: durable when it returns, OSError if it is not."""
@@ -65,19 +68,21 @@ class FreeRequest:
 
     @classmethod
     def parse(cls, data: bytes) -> FreeRequest:
-        d = json.loads(data)
-        r = cls(
-            int(d["seq"]),
-            int(d["size"]),
-            str(d["sha256"]),
-            str(d["bucket"]),
-            str(d["key"]),
-            None if d.get("version_id") is None else str(d["version_id"]),
-            str(d["retain_until"]),
-        )
-        if r.seq < 1 or r.size < 0 or len(r.sha256) != 64:
-            raise ValueError("seq, size or sha256 out of range")
-        return r
+        """Parse a request; raise FormatError naming the field that is wrong."""
+        d = loads_object(data, "free request")
+        for name in ("seq", "size"):
+            if type(d.get(name)) is not int or not 0 <= d[name] < 2**63:
+                raise FormatError(f"{name!r} is {d.get(name)!r:.40}; a whole number allowed")
+        for name in ("sha256", "bucket", "key", "retain_until"):
+            if not isinstance(d.get(name), str):
+                raise FormatError(f"{name!r} is {d.get(name)!r:.40}; a string allowed")
+        if not _SHA256.fullmatch(d["sha256"]):
+            raise FormatError("'sha256' is not 64 lowercase hex digits")
+        version = d.get("version_id")
+        if version is not None and not isinstance(version, str):
+            raise FormatError(f"'version_id' is {version!r:.40}; a string or null allowed")
+        fields = ("seq", "size", "sha256", "bucket", "key", "version_id", "retain_until")
+        return cls(**{k: d.get(k) for k in fields})
 
 
 def _request_path(state_dir: Path, seq: int) -> Path:
@@ -212,8 +217,8 @@ class Custody:
     ) -> None:
         try:
             r = FreeRequest.parse(path.read_bytes())
-        except (ValueError, KeyError, TypeError) as e:
-            self._refuse(path, audit, f"not a free request: {e!r}")
+        except FormatError as e:
+            self._refuse(path, audit, f"not a free request: {e}")
             return
         segment = self.evidence_dir / file_name(Kind.MEDIA, r.seq)
         found = index.get(r.seq)

@@ -5,15 +5,19 @@ accounts for the freed segment from the signed event."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from recorder.custody import FREE, FreeRequest, request_free
+from recorder.custody import FREE, Custody, FreeRequest, request_free
 from recorder.evidence.audit import rfc3339
 from recorder.evidence.chain import EXIT_OK
 from recorder.evidence.cosigned import COSIGNED
@@ -27,6 +31,7 @@ from recorder.offload.witnessing import ask_witness
 from recorder.witness.server import WitnessServer
 from recorder.witness.state import State
 from recorder.witness.witness import Witness
+from tests.profiles import examples
 from tests.simdevice import SimDevice, scenario
 from tests.test_streams_link import two_shifts
 from tests.witness_kit import START, WITNESS_NAME, Clock, serving, witness_key
@@ -74,16 +79,22 @@ class Dock:
         return [e for e in self.cam.audit_events() if e["event"] == event]
 
 
-@pytest.fixture
-def dock(tmp_path: Path) -> Iterator[Dock]:
-    cam = two_shifts(tmp_path / "cam")
+@contextlib.contextmanager
+def _dock(root: Path) -> Iterator[Dock]:
+    cam = two_shifts(root / "cam")
     origin = DeviceLog(cam.config.state_dir, cam.device_pub, _no_signing).origin
     clock = Clock()
     witness = Witness(
-        WITNESS_NAME, witness_key(), {origin: cam.device_pub}, State(tmp_path / "w"), clock
+        WITNESS_NAME, witness_key(), {origin: cam.device_pub}, State(root / "w"), clock
     )
     with serving(witness) as server:
         yield Dock(cam, server, clock)
+
+
+@pytest.fixture
+def dock(tmp_path: Path) -> Iterator[Dock]:
+    with _dock(tmp_path) as d:
+        yield d
 
 
 def test_the_witness_cosigns_the_latest_checkpoint_and_the_daemon_audits_its_time(
@@ -111,9 +122,7 @@ def test_the_witness_cosigns_the_latest_checkpoint_and_the_daemon_audits_its_tim
     assert [e["size"] for e in dock.events("cosigned")] == [size, again.size]  # each once
 
 
-def test_a_camera_whose_log_went_back_is_refused_by_its_witness(
-    dock: Dock, tmp_path: Path
-) -> None:
+def test_a_camera_whose_log_went_back_is_refused_by_its_witness(dock: Dock, tmp_path: Path) -> None:
     """The card restored from an image taken before the last boot, then recording again: the
     same numbers with other contents. The witness refuses the fork and keeps its view."""
     backup = tmp_path / "backup"
@@ -184,8 +193,8 @@ def test_a_segment_is_freed_only_when_covered_and_audited_and_verify_accounts_fo
     # Pinned by the cosigned checkpoint, with the camera's listing: nothing is withheld.
     pinned = [open_checkpoint(cosigned.path.read_bytes(), dock.cam.device_pub, [_trusted(dock)])]
     listing = dock.log().listing()
-    for given in (listing, None):
-        pinned_report = pin(report, pinned, given)
+    for shown in (listing, None):
+        pinned_report = pin(report, pinned, shown)
         assert pinned_report.worst is Verdict.OK, [str(ln) for ln in pinned_report.lines]
 
 
@@ -193,9 +202,9 @@ def test_a_segment_deleted_without_a_freed_event_is_still_missing(dock: Dock) ->
     dock.cosign()
     (dock.cam.evidence / "segment-00000001.bcam").unlink()
     report = dock.cam.verify()
-    assert any(
-        ln.verdict is Verdict.MISSING and ln.seq == "1" for ln in report.lines
-    ), [str(ln) for ln in report.lines]
+    assert any(ln.verdict is Verdict.MISSING and ln.seq == "1" for ln in report.lines), [
+        str(ln) for ln in report.lines
+    ]
 
 
 def test_a_request_that_does_not_match_the_file_is_refused_and_audited(dock: Dock) -> None:
@@ -211,3 +220,67 @@ def test_a_request_that_does_not_match_the_file_is_refused_and_audited(dock: Doc
     assert len(faults) == 2
     assert any("the bucket's" in f["error"] for f in faults)
     assert not dock.events("freed")
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=70),
+    st.lists(st.integers(), max_size=2),
+)
+_REQUESTS = st.one_of(
+    st.binary(max_size=300),
+    st.dictionaries(
+        st.sampled_from(
+            ["seq", "size", "sha256", "bucket", "key", "version_id", "retain_until", "other"]
+        ),
+        _VALUES,
+    ).map(lambda d: json.dumps(d).encode()),
+)
+
+
+@pytest.fixture(scope="module")
+def covered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dock]:
+    """A camera whose segments a cosigned checkpoint covers, and its witness."""
+    root = tmp_path_factory.mktemp("covered")
+    with _dock(root) as dock:
+        dock.cosign()
+        yield dock
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(data=_REQUESTS)
+@example(data=b'{"seq": 1, "size": Infinity}')
+@example(data=b'{"seq": 1e400}')
+@example(data=b"[1, 2]")
+def test_no_request_bytes_delete_a_segment_or_stop_the_daemon(covered: Dock, data: bytes) -> None:
+    """Whatever a request file holds, nothing is deleted unless it names a covered segment by
+    its true size, the daemon goes on, and a refused request is audited and removed."""
+    dock = covered
+    cam = dock.configured(free_space=True)
+    custody = Custody(
+        dock.state,
+        cam.evidence,
+        cam.device_pub,
+        dock.witness,
+        True,
+        dock.log,
+    )
+    before = {p.name: p.stat().st_size for p in cam.segments()}
+    path = dock.state / FREE / "segment-00000001.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    audited: list[tuple[str, dict[str, Any]]] = []
+    custody.poll(lambda event, **fields: audited.append((event, fields)))
+    after = {p.name: p.stat().st_size for p in cam.segments()}
+    freed = [f for e, f in audited if e == "freed"]
+    if freed:  # only a request true to the file can free it
+        (f,) = freed
+        name = f"segment-{f['seq']:08d}.bcam"
+        assert before[name] == f["bytes"] and name not in after
+        pytest.fail(f"random bytes freed a segment: {data!r}")
+    assert after == before
+    assert not path.exists()
+    assert [e for e, _ in audited if e != "cosigned"] == ["fault"]
