@@ -7,9 +7,13 @@ shipped, except that verify gets a copy whose ``/usr/bin/bodycam`` points at a s
 executable, since verify insists that the command exists.
 
 One more check backs MemoryDenyWriteExecute=yes: the Python stack the daemon runs (numpy,
-OpenCV, PyAV's libx264, cryptography, ctypes callbacks), and the witness's SQLite, is exercised
-under the same seccomp rule systemd 252 installs for it (no mmap with PROT_WRITE|PROT_EXEC, no
-mprotect or pkey_mprotect adding PROT_EXEC, no shmat with SHM_EXEC).
+OpenCV, PyAV's libx264, cryptography, ctypes callbacks), the witness's SQLite, and offload's
+boto3 and TLS, is exercised under the same seccomp rule systemd 252 installs for it (no mmap
+with PROT_WRITE|PROT_EXEC, no mprotect or pkey_mprotect adding PROT_EXEC, no shmat with
+SHM_EXEC).
+
+Offload's ExecCondition= (is the camera docked?) is run with /proc mounted as the unit's
+sandbox mounts it, in this machine's network namespace and in an empty one.
 """
 
 from __future__ import annotations
@@ -468,6 +472,13 @@ STACK = textwrap.dedent(
         cam.close()
         assert sum(len(decoder.decode(av.Packet(f.data))) for f in frames) == 20
     assert ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x + 1)(1) == 2
+    import ssl  # offload: boto3 over TLS
+    import boto3
+    ssl.create_default_context().wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO())
+    boto3.session.Session().client(
+        "s3", endpoint_url="https://127.0.0.1:9", region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="y",
+    ).generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
     print("stack ok")
     """
 )
