@@ -258,6 +258,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "clock_never_set": Key(
             False, bool, "true or false", doc="Start the simulated clock as never set."
         ),
+        "scenario": Key(
+            "",
+            str,
+            'a path, or "" for none',
+            lambda v: len(v) < 4096,
+            "A scenario `bodycam run` plays on the sim backend (to check the service under "
+            "systemd); `bodycam sim --scenario` overrides it.",
+        ),
     },
     "console": {
         "pty": Key(

@@ -104,3 +104,38 @@ def test_the_daemon_makes_itself_undumpable() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["1", "0"]  # PR_GET_DUMPABLE: dumpable before, not after
+
+
+def test_bodycam_run_plays_the_scenario_its_config_names_on_the_simulator(tmp_path: Path) -> None:
+    """How the service is checked under systemd (scripts/pi-check): the unit runs `bodycam run`
+    unchanged, and the config makes the simulated camera stall."""
+    path = scenario(
+        tmp_path / "s.toml",
+        3.0,
+        """
+        [[step]]
+        at = 1.0
+        do = "camera_stall"
+        seconds = 1.0
+        """,
+    )
+    cam = SimDevice.provision(tmp_path, sim={"scenario": str(path)}, console={"socket": ""})
+    result = subprocess.run(
+        [BODYCAM, "run", "--config", str(cam.toml())],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^<6>sim\.player: scenario step 1 at 1\.000s: camera_stall ", result.stderr,
+                     re.M), result.stderr  # fmt: skip
+
+
+def test_a_scenario_for_the_real_camera_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cam = SimDevice.provision(tmp_path, sim={"scenario": str(tmp_path / "s.toml")})
+    toml = cam.toml()
+    toml.write_text(toml.read_text().replace('backend = "sim"', 'backend = "pi"'))
+    assert main(["run", "--config", str(toml)]) == 78
+    err = capsys.readouterr().err
+    assert "sim.scenario is set, but only the sim backend plays scenarios" in err, err
+    assert "'pi'" in err and "Traceback" not in err

@@ -114,6 +114,17 @@ def _start(args: argparse.Namespace, overrides: dict[str, Any], scenario: Path |
         if _missing(args.config):
             print(_FIRST_CONTACT[args.command], file=sys.stderr)
         return EX_CONFIG
+    if scenario is None and config["sim"]["scenario"]:
+        # `bodycam run` under systemd plays a scenario only on the simulator: a real camera
+        # never takes one, and a config that names one for it is refused, not ignored.
+        if config["device"]["backend"] != "sim":
+            print(
+                f"bodycam {args.command}: {args.config}: sim.scenario is set, but only the sim "
+                f"backend plays scenarios (device.backend is {config['device']['backend']!r})",
+                file=sys.stderr,
+            )
+            return EX_CONFIG
+        scenario = Path(config["sim"]["scenario"])
     if scenario is not None and not scenario.is_file():
         print(f"bodycam {args.command}: {scenario}: no such scenario file", file=sys.stderr)
         return 2
