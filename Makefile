@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: venv tools test test-thorough check bench demo demo-fleet clean deb
+.PHONY: venv tools test test-thorough check bench demo demo-fleet clean deb pi-check
 
 venv: $(STAMP)
 
@@ -55,6 +55,14 @@ deb:
 		dpkg-buildpackage --build=all --no-sign
 	mv $(DEB_BUILD)/bodycam_*_all.deb $(DEB_OUT)/
 	rm -rf $(DEB_BUILD)
+
+# The .deb on Debian bookworm arm64 under qemu-user, and the unmodified service under a real
+# systemd in an amd64 container (docs/install-pi.md, "Checked without a Pi"). Needs root;
+# installs its own host packages (qemu-user-static, debootstrap, systemd-container ...) and
+# caches its root file systems in $BODYCAM_PI_CACHE (default /var/cache/bodycam-pi-check).
+# Not part of make test.
+pi-check:
+	scripts/pi-check
 
 # Leaves demo/ alone: it holds evidence, and no command here deletes evidence.
 clean:
