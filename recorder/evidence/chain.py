@@ -1,7 +1,8 @@
-"""Sections 8 and 11: completeness across the files of a stream, and the report of a directory.
+"""Sections 8 and 11: completeness across the files of a stream, and the report of a source.
 
-:func:`verify_dir` checks every ``*.bcam`` entry alone (``reader``), then each stream as a whole,
-and reports one line per file, per gap and per reserved number, in signed sequence order:
+:func:`verify_dir` checks every entry of a directory or a bucket (``source``) alone
+(``reader``), then each stream as a whole, and reports one line per file, per gap and per
+reserved number, in signed sequence order:
 
 - a file that cannot be opened or read is UNREADABLE: nothing is known of its bytes;
 - of several files claiming one number, the file the successor's signed link names is the one;
@@ -25,14 +26,11 @@ It also cross-checks the media stream against the audit log's ``segment_open`` a
 
 from __future__ import annotations
 
-import os
-import re
-import stat
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -42,7 +40,7 @@ from recorder.evidence.errors import FormatError
 from recorder.evidence.header import Kind, Link, LinkState
 from recorder.evidence.reader import FileReader, Outcome, Verdict
 from recorder.evidence.records import RecordType
-from recorder.evidence.state import file_name
+from recorder.evidence.source import Entry, NotAFile, Source, source_of
 from recorder.evidence.text import printable
 
 __all__ = [
@@ -69,17 +67,16 @@ EXIT_CODES = {
     EXIT_INTERNAL: "internal error, a bug in bodycam: no verdict was reached",
 }
 
-_READ_BUFFER = 1 << 20
 _LABEL = {Kind.MEDIA: "segment", Kind.AUDIT: "audit"}
 _ORDER = {Kind.AUDIT: 0, Kind.MEDIA: 1}
-_NAME = re.compile(r"[a-z]+-([0-9]+)\.bcam")
 
 
 @dataclass
 class FileCheck:
     """One file's outcome plus what the stream checks add to it."""
 
-    path: Path
+    entry: Entry
+    """Where it was read from; :attr:`name` is what the report calls it."""
     outcome: Outcome
     events: list[dict[str, Any]] = field(default_factory=list)
     named: tuple[Kind, int] | None = None
@@ -89,6 +86,10 @@ class FileCheck:
     """Another file holds the same signed number and is taken for it."""
     regular: bool = True
     """Whether it is a regular file: only one may stand in for a number by its name."""
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
 
     @property
     def seq(self) -> int:
@@ -169,50 +170,13 @@ class Report:
 # --- one file ----------------------------------------------------------------------------------
 
 
-def _what(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-class _NotAFile(OSError):
-    pass
-
-
-def _open(path: Path) -> BinaryIO:
-    """Open an evidence file to read. Anything but a regular file is refused before it is
-    opened (a device node may act on open) and again after (it may have been swapped); the open
-    itself never blocks (a FIFO would wait for a writer forever)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise _NotAFile("no file behind the name (a broken link, or removed meanwhile)") from None
-    if not stat.S_ISREG(mode):
-        raise _NotAFile(f"{_what(mode)}, not a file")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _NotAFile(f"{_what(mode)}, not a file")
-        return os.fdopen(fd, "rb", buffering=_READ_BUFFER)
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def _check_one(
-    path: Path, device_pub: Ed25519PublicKey, identity: X25519PrivateKey | None
+    entry: Entry, device_pub: Ed25519PublicKey, identity: X25519PrivateKey | None
 ) -> FileCheck:
     try:
-        with _open(path) as f:
+        with entry.open() as f:
             reader = FileReader(f, device_pub, identity)
-            check = FileCheck(path, reader.outcome)
+            check = FileCheck(entry, reader.outcome)
             for rec in reader.records():
                 h = reader.outcome.header
                 if h is not None and h.kind is Kind.AUDIT and rec.type is RecordType.DATA:
@@ -221,25 +185,13 @@ def _check_one(
                     except FormatError as e:
                         check.downgrade(Verdict.MALFORMED, f"record {rec.index}: {e}")
                         break
-    except _NotAFile as e:
-        return FileCheck(path, Outcome(Verdict.UNREADABLE, str(e)), regular=False)
+    except NotAFile as e:
+        return FileCheck(entry, Outcome(Verdict.UNREADABLE, str(e)), regular=False)
     except OSError as e:
-        return FileCheck(path, Outcome(Verdict.UNREADABLE, f"cannot read: {e.strerror or e}"))
+        return FileCheck(entry, Outcome(Verdict.UNREADABLE, f"cannot read: {e.strerror or e}"))
     if reader.no_recipient is not None:
         check.note("contents not checked: the agency key is not a recipient")
     return check
-
-
-def _named(path: Path) -> tuple[Kind, int] | None:
-    """The kind and number in a file name as the camera writes it (spec section 12)."""
-    m = _NAME.fullmatch(path.name)
-    if m is None:
-        return None
-    seq = int(m[1])
-    for kind in Kind:
-        if seq >= 1 and file_name(kind, seq) == path.name:
-            return kind, seq
-    return None
 
 
 # --- what the audit log says about the streams ---------------------------------------------------
@@ -396,7 +348,7 @@ def _pick_key(link: Link | None, kind: Kind, seq: int) -> Callable[[FileCheck], 
             and o.valid >= link.records
             and o.chains[link.records] == link.chain
         )
-        own_name = c.path.name == file_name(kind, seq)
+        own_name = c.entry.named == (kind, seq)
         return (
             not named,
             not matches,
@@ -404,7 +356,7 @@ def _pick_key(link: Link | None, kind: Kind, seq: int) -> Callable[[FileCheck], 
             -o.valid,
             o.verdict.rank,
             not own_name,
-            c.path.name,
+            c.name,
         )
 
     return key
@@ -433,7 +385,7 @@ def _pick(candidates: list[FileCheck], link: Link | None, kind: Kind, seq: int) 
         what = f"a copy of #{seq}" if same else f"also claims #{seq}"
         pair = zip(key(pick), key(dup), strict=True)
         decided_by = next(i for i, (a, b) in enumerate(pair) if a != b)  # names always differ
-        why = _WHY_PICKED[decided_by].format(succ=seq + 1, pick=printable(pick.path.name))
+        why = _WHY_PICKED[decided_by].format(succ=seq + 1, pick=printable(pick.name))
         dup.downgrade(Verdict.TAMPERED, f"duplicate: {what}; {why}")
     return pick
 
@@ -476,11 +428,11 @@ def _check_stream(
         s.genuine[seq] = _pick(by_seq[seq], link, kind, seq)
     named: dict[int, FileCheck] = {}
     for c in headerless:
-        n = _named(c.path)
+        n = c.entry.named
         if n is None or n[0] is not kind:
             continue
         if n[1] in s.genuine:
-            holder = printable(s.genuine[n[1]].path.name)
+            holder = printable(s.genuine[n[1]].name)
             c.note(f"its name says #{n[1]}, but {holder} holds the signed #{n[1]}")
         elif not c.regular:
             c.note(f"its name says #{n[1]}, but only a regular file can stand in for a number")
@@ -628,47 +580,37 @@ def _audit_named_by_media(audit: _Stream, positions: list[tuple[int, int, int]])
         audit.line(Verdict.MISSING, lo, hi, f"named by segment {named_by}'s header, not here")
 
 
-# --- a directory ---------------------------------------------------------------------------------
-
-
-def _entries(evidence_dir: Path, prefix: str) -> list[Path]:
-    """Every ``*.bcam`` entry, whatever it is: none if the directory does not exist (yet: a
-    camera that never recorded); raises OSError if it exists and cannot be listed."""
-    try:
-        with os.scandir(evidence_dir) as it:
-            names = [e.name for e in it if e.name.startswith(prefix) and e.name.endswith(".bcam")]
-    except FileNotFoundError:
-        return []
-    return [evidence_dir / n for n in sorted(names)]
+# --- a source ---------------------------------------------------------------------------------
 
 
 def _file_line(c: FileCheck) -> tuple[tuple[int, int, int, str], Line]:
     o, h = c.outcome, c.outcome.header
     kind, seq = (h.kind, h.seq) if h else c.named or (None, 0)
     label = _LABEL[kind] if kind else "?"
-    key = (_ORDER[kind] if kind else 2, seq, int(c.duplicate), c.path.name)
-    return key, Line(o.verdict, label, str(seq) if seq else "", c.path.name, o.valid, o.reason)
+    key = (_ORDER[kind] if kind else 2, seq, int(c.duplicate), c.name)
+    return key, Line(o.verdict, label, str(seq) if seq else "", c.name, o.valid, o.reason)
 
 
-def verify_dir_kind(evidence_dir: Path, device_pub: Ed25519PublicKey, kind: Kind) -> Report:
+def verify_dir_kind(evidence: Path | Source, device_pub: Ed25519PublicKey, kind: Kind) -> Report:
     """Check only the camera's own files of one stream, by their names (the camera checks its
     audit log this way, without reading gigabytes of footage). Not for evidence custody: a
     renamed file would be missed; :func:`verify_dir` reads every file."""
-    return verify_dir(evidence_dir, device_pub, only=kind)
+    return verify_dir(evidence, device_pub, only=kind)
 
 
 def verify_dir(
-    evidence_dir: Path,
+    evidence: Path | Source,
     device_pub: Ed25519PublicKey,
     *,
     only: Kind | None = None,
     identity: X25519PrivateKey | None = None,
 ) -> Report:
-    """Check every ``*.bcam`` entry of ``evidence_dir`` and every stream they form; with the
-    agency key (``identity``), media contents too (see ``reader``). Raises OSError only when the
-    directory exists and cannot be listed."""
-    prefix = {None: "", Kind.MEDIA: "segment-", Kind.AUDIT: "audit-"}[only]
-    checks = [_check_one(p, device_pub, identity) for p in _entries(evidence_dir, prefix)]
+    """Check every entry of ``evidence`` (a directory, or any :class:`Source`) and every stream
+    they form; with the agency key (``identity``), media contents too (see ``reader``). Raises
+    SourceError only when the source cannot be listed (a directory that does not exist holds
+    nothing)."""
+    entries = source_of(evidence).entries(only)
+    checks = [_check_one(e, device_pub, identity) for e in entries]
     signed: dict[Kind, list[FileCheck]] = {Kind.MEDIA: [], Kind.AUDIT: []}
     headerless: list[FileCheck] = []
     for c in checks:

@@ -233,7 +233,7 @@ def _against_listing(
                     Verdict.TAMPERED,
                     label,
                     str(leaf.seq),
-                    c.path.name,
+                    c.name,
                     o.valid,
                     f"contradicts the checkpoint of {cover.when}: it was finished with "
                     f"{leaf.records} records and another chain",

@@ -1,8 +1,9 @@
-"""Verify, decrypt and export an evidence directory: one MP4 per recording event, and a report.
+"""Verify, decrypt and export evidence (a directory, or a bucket prefix: any ``Source``): one MP4
+per recording event, and a report.
 
 The export refuses anything worse than INCOMPLETE unless forced; a forced export marks both the
 report and the file names. Verification always runs first, and a record is decrypted only after it
-has verified (the reader guarantees it). Nothing in the evidence directory is changed.
+has verified (the reader guarantees it). Nothing where the evidence is is changed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -26,6 +27,7 @@ from recorder.evidence.header import Kind
 from recorder.evidence.keys import fingerprint, raw_public
 from recorder.evidence.media import STREAM_VIDEO, Frame, decode_frames
 from recorder.evidence.reader import Verdict, decrypt_file
+from recorder.evidence.source import Source
 from recorder.evidence.text import printable
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
 from recorder.export.recordings import Hole, Recording, plan, power_cut, time_hole
@@ -83,16 +85,24 @@ def _input(c: FileCheck) -> dict[str, Any]:
     """An input file with its SHA-256; one verification could not read (a FIFO would block),
     with why instead."""
     if c.outcome.verdict is Verdict.UNREADABLE:
-        return {"file": c.path.name, "sha256": None, "unreadable": c.outcome.reason}
-    return {"file": c.path.name, "sha256": _sha256(c.path)}
+        return {"file": c.name, "sha256": None, "unreadable": c.outcome.reason}
+    try:
+        with c.entry.open() as f:
+            return {"file": c.name, "sha256": _sha256(f)}
+    except OSError as e:  # gone or unreadable since it was verified
+        return {"file": c.name, "sha256": None, "unreadable": f"cannot read: {e.strerror or e}"}
 
 
-def _sha256(path: Path) -> str:
+def _sha256(f: BinaryIO) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
+    while chunk := f.read(1 << 20):
+        h.update(chunk)
     return h.hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    with path.open("rb") as f:
+        return _sha256(f)
 
 
 def _frames(
@@ -105,15 +115,21 @@ def _frames(
     """The recording's frames, segment after segment; ``spans`` learns each segment's first and
     last video pts as they go by."""
     for seg in rec.segments:
-        with seg.path.open("rb", buffering=1 << 20) as f:
-            reader, plaintexts = decrypt_file(f, device_pub, identity)
-            for pt in plaintexts:
-                for frame in decode_frames(pt):
-                    if frame.stream == STREAM_VIDEO:
-                        first = spans.get(seg.seq, (frame.pts_us, 0))[0]
-                        spans[seg.seq] = (first, frame.pts_us)
-                    yield frame
-                progress(len(pt))
+        try:
+            with seg.entry.open() as f:
+                reader, plaintexts = decrypt_file(f, device_pub, identity)
+                for pt in plaintexts:
+                    for frame in decode_frames(pt):
+                        if frame.stream == STREAM_VIDEO:
+                            first = spans.get(seg.seq, (frame.pts_us, 0))[0]
+                            spans[seg.seq] = (first, frame.pts_us)
+                        yield frame
+                    progress(len(pt))
+        except OSError as e:  # removed, or the store stopped answering, since it was verified
+            raise ChangedSinceVerified(
+                f"{printable(seg.name)} could not be read again after its verification "
+                f"({e.strerror or e}): not exported"
+            ) from None
         # This second read is what the MP4 is made of: it must be the file that was verified.
         now, then = reader.outcome, seg.outcome
         if (now.header, now.valid, now.chain, now.final) != (
@@ -123,7 +139,7 @@ def _frames(
             then.final,
         ):
             raise ChangedSinceVerified(
-                f"{printable(seg.path.name)} changed between verification and export "
+                f"{printable(seg.name)} changed between verification and export "
                 f"({then.valid} records verified, {now.valid} read now): not exported"
             )
 
@@ -137,7 +153,7 @@ def _safe(name: str) -> str:
 
 
 def export(
-    evidence_dir: Path,
+    evidence: Path | Source,
     identity: X25519PrivateKey,
     device_pub: Ed25519PublicKey,
     out_dir: Path,
@@ -145,8 +161,8 @@ def export(
     force: bool = False,
     progress: Progress | None = None,
 ) -> ExportReport:
-    """Verify ``evidence_dir``, then write one MP4 per recording event and the report."""
-    verification = verify_dir(evidence_dir, device_pub, identity=identity)
+    """Verify ``evidence``, then write one MP4 per recording event and the report."""
+    verification = verify_dir(evidence, device_pub, identity=identity)
     if verification.worst.rank > Verdict.INCOMPLETE.rank and not force:
         raise ExportRefused(verification)
     layout = plan(verification)
@@ -160,7 +176,7 @@ def export(
         raise ExportRefused(verification, holes)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ExportReport(verification, forced=force)
-    total = sum(s.path.stat().st_size for r in layout.recordings for s in r.segments)
+    total = sum(s.entry.size() for r in layout.recordings for s in r.segments)
     done = 0
 
     def advance(n: int) -> None:
@@ -243,7 +259,7 @@ def _output(
     if mp4 is not None:
         out |= {
             "file": path.name,
-            "sha256": _sha256(path),
+            "sha256": _sha256_file(path),
             "frames": mp4.frames,
             "duration_s": round(mp4.duration_s, 6),
             "width": mp4.width,
@@ -272,7 +288,7 @@ def _write_reports(
     doc = result.to_json()
     doc["device_key"] = fingerprint(raw_public(device_pub))
     doc["agency_key"] = fingerprint(raw_public(identity.public_key()))
-    audit_sha = _sha256(out_dir / "audit.jsonl")
+    audit_sha = _sha256_file(out_dir / "audit.jsonl")
     doc["audit_export"] = {"file": "audit.jsonl", "sha256": audit_sha}
     tmp = out_dir / ".report.json.tmp"
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
