@@ -253,6 +253,12 @@ class BucketSource(Source):
                 out.append((label, data if data is not None else b""))
         return out
 
+    def nothing_here(self) -> str:
+        """Which devices the bucket does hold evidence of, under the URL's prefix."""
+        ids = self.device_ids()
+        others = f"; it holds evidence of device key id(s) {', '.join(ids)}" if ids else ""
+        return f"no evidence objects (*.bcam) under {self.where}{others}"
+
     def device_ids(self) -> list[str]:
         """The key ids that have evidence under the URL's prefix, by the keys' first part."""
         found: set[str] = set()

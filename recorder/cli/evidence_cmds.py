@@ -206,17 +206,6 @@ def _source(args: argparse.Namespace, pub: Ed25519PublicKey) -> Source:
     return open_bucket(parse_url(args.evidence), key_id(raw_public(pub)).hex(), store)
 
 
-def _nothing_here(source: Source) -> str:
-    """Why there is nothing to verify; from a bucket, which devices it does hold evidence of."""
-    from recorder.bucket.source import BucketSource
-
-    if not isinstance(source, BucketSource):
-        return f"no evidence files (*.bcam) in {source.where}"
-    ids = source.device_ids()
-    others = f"; it holds evidence of device key id(s) {', '.join(ids)}" if ids else ""
-    return f"no evidence objects (*.bcam) under {source.where}{others}"
-
-
 def _faults(report: Report) -> list[dict[str, Any]]:
     """The ``fault`` events of the verified audit records: what the camera said went wrong."""
     return [e for c in report.checks for e in c.events if e.get("event") == "fault"]
@@ -251,7 +240,7 @@ def verify(args: argparse.Namespace) -> int:
         for line in report.lines:
             print(line)
         if not report.lines:
-            print(_nothing_here(source))
+            print(source.nothing_here())
         if faults:
             print(f"faults the camera logged ({len(faults)}):")
             for e in faults:

@@ -84,6 +84,10 @@ class Source(ABC):
         """Every entry that may be evidence (of one stream only, by name, with ``only``), in
         name order; raises SourceError if the place cannot be listed."""
 
+    def nothing_here(self) -> str:
+        """Why there is nothing to verify, in words."""
+        return f"no evidence files (*.bcam) in {self.where}"
+
     def listing(self) -> tuple[str, bytes] | None:
         """The camera's listing of its log's leaves (``tlog.leaves``) and where it is, if the
         source holds it."""
