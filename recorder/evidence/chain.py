@@ -59,10 +59,12 @@ EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: no code a verdict uses
 EXIT_CODES = {
     EXIT_OK: "every file and stream is OK",
     EXIT_INCOMPLETE: "nothing worse than INCOMPLETE (power cuts)",
-    EXIT_USAGE: "bad command line",
+    EXIT_USAGE: "bad command line (a bad s3:// URL or --endpoint, or a --device-pub that is not "
+    "the key id the URL names)",
     EXIT_FAILED: "at least one TAMPERED, MISSING, FOREIGN or MALFORMED",
     EXIT_UNREADABLE: "nothing worse than UNREADABLE: a file, the evidence directory or a key "
-    "could not be read, or the key was refused (a weak key, spec section 2.1), or a checkpoint, "
+    "could not be read, or the bucket is missing, refuses the credentials (or there are none) "
+    "or does not answer, or the key was refused (a weak key, spec section 2.1), or a checkpoint, "
     "witness key or listing given was refused, or there is no evidence",
     EXIT_INTERNAL: "internal error, a bug in bodycam: no verdict was reached",
 }
