@@ -225,9 +225,8 @@ def verify(args: argparse.Namespace) -> int:
     pub = load_device_public(args.device_pub)
     identity = load_agency_private(args.agency_key) if args.agency_key else None
     source = _source(args, pub)
-    report = verify_dir(source, pub, identity=identity)
-    pins, listing, unused = _pins(args, pub, source)
-    report = pin(report, pins, listing)
+    pins, listing, unused = _pins(args, pub, source)  # a bad one refused before any reading
+    report = pin(verify_dir(source, pub, identity=identity), pins, listing)
     faults = _faults(report)
     unpinned = "" if pins else "the newest end is not pinned: no cosigned checkpoint was given"
     if unpinned and unused:
