@@ -540,3 +540,35 @@ def test_docked_the_witness_cosigns_first_then_confirmed_segments_are_freed_and_
 
         code, out, err = run_offload(config, s3, monkeypatch, capsys)  # a rerun: all there
         assert code == 0, err
+
+
+def test_a_rerun_reads_only_the_files_whose_identity_changed_since_the_bucket_confirmed_them(
+    shifts: SimDevice, s3: S3, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cam = shifts
+    config = configure(cam, s3, s3.bucket())
+    assert run_offload(config, s3, monkeypatch, capsys)[0] == 0
+    read: list[str] = []
+    real_sha256, real_part = upload.Uploader.sha256, upload.Uploader._part
+
+    def sha256(self: upload.Uploader, item: Any) -> str:
+        if item.path is not None:
+            read.append(item.path.name)
+        return real_sha256(self, item)
+
+    def part(self: upload.Uploader, item: Any, number: int) -> bytes:
+        if item.path is not None:
+            read.append(item.path.name)
+        return real_part(self, item, number)
+
+    monkeypatch.setattr(upload.Uploader, "sha256", sha256)
+    monkeypatch.setattr(upload.Uploader, "_part", part)
+    code, out, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 0, err
+    assert read == [] and "0 sent" in out  # HEAD alone: every file is already there
+
+    touched = cam.segments()[0]
+    os.utime(touched, ns=(1, 1))  # the same bytes, another identity: read again, not sent
+    code, out, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 0, err
+    assert set(read) == {touched.name} and "0 sent" in out

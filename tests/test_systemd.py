@@ -211,7 +211,7 @@ def test_the_offload_unit_runs_offload_on_the_shipped_config_and_writes_only_the
 
 def test_the_offload_timer_starts_it_after_boot_and_after_each_run() -> None:
     t = settings(TIMER)
-    assert t["OnBootSec"] == ["2min"] and t["OnUnitInactiveSec"] == ["15min"]
+    assert t["OnBootSec"] == ["2min"] and t["OnUnitInactiveSec"] == ["5min"]
     assert t["RandomizedDelaySec"] == ["5min"]
     assert "Unit" not in t  # the service of the same name
     assert "Persistent" not in t  # it acts on OnCalendar= alone, which this timer has not
