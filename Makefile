@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: venv tools test test-thorough check bench demo clean deb
+.PHONY: venv tools test test-thorough check bench demo demo-fleet clean deb
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ bench: venv
 
 demo: venv
 	scripts/demo
+
+# The custody path off the camera: a witness and a real Ceph gateway on 127.0.0.1 (their
+# Debian packages come from scripts/install-tools, as for make test).
+demo-fleet: venv tools
+	scripts/demo-fleet
 
 # The Raspberry Pi OS package (architecture all), built from a copy of the sources in DEB_BUILD
 # so that no build product lands in the tree; the .deb is left in DEB_OUT. Needs the Debian

@@ -43,6 +43,19 @@ def _range(lo: float, hi: float) -> Callable[[Any], bool]:
 
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+
+def _witness_vkey_ok(v: str) -> bool:
+    if v == "":
+        return True
+    from recorder.evidence.note import TIMESTAMPED_ED25519, NoteError, Verifier
+
+    try:
+        return Verifier.parse(v).sig_type == TIMESTAMPED_ED25519
+    except (NoteError, ValueError):
+        return False
+
+
 _REGION = re.compile(r"^[a-z0-9-]{1,32}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -311,12 +324,26 @@ SCHEMA: dict[str, dict[str, Key]] = {
             _range(5, 512),
             "Files larger than this go in parts of this size, resumed after a cut.",
         ),
+        "witness_url": Key(
+            "",
+            str,
+            'an http:// or https:// URL, or "" (no witness)',
+            lambda v: v == "" or bool(_URL.match(v)),
+            "The agency witness each offload asks to cosign the camera's latest checkpoint.",
+        ),
+        "witness_vkey": Key(
+            "",
+            str,
+            'a witness\'s note verifier key (bodycam witness vkey), or ""',
+            _witness_vkey_ok,
+            "The witness's public key: its cosignature is checked, and audited with its time.",
+        ),
         "free_space": Key(
             False,
             bool,
-            "false (freeing space is not built yet: docs/offload.md)",
-            lambda v: v is False,
-            "Reserved: delete a local file once its upload is confirmed and a witness covers it.",
+            "true or false (true needs witness_url and witness_vkey)",
+            doc="Delete a local file once its upload is confirmed and a cosigned checkpoint "
+            "covers it; the daemon audits each deletion first.",
         ),
     },
     "pins": {
@@ -402,6 +429,14 @@ def parse(raw: Mapping[str, Any], source: str = "config") -> Config:
                 value = spec.default
             out[key] = float(value) if spec.kind == (int, float) else value
         values[section] = out
+    o = values["offload"]
+    if bool(o["witness_url"]) != bool(o["witness_vkey"]):
+        problems.append("offload.witness_url and witness_vkey: both are set, or neither")
+    if o["free_space"] and not o["witness_vkey"]:
+        problems.append(
+            "offload.free_space = true: needs a witness (offload.witness_url and witness_vkey), "
+            "since only a cosigned checkpoint may free a file"
+        )
     pins = list(values["pins"].values())
     if len(set(pins)) != len(pins):
         problems.append(f"pins: two functions share one pin ({values['pins']})")

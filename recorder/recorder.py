@@ -28,9 +28,11 @@ from hal.backend import Devices
 from hal.camera import EncodedFrame
 from hal.inputs import InputEvent
 from recorder.config import Config
+from recorder.custody import Custody
 from recorder.evidence.audit import AuditLog
 from recorder.evidence.errors import StateError
 from recorder.evidence.header import Kind, Link, LinkState, Suite
+from recorder.evidence.note import Verifier
 from recorder.evidence.state import EvidenceStream, write_json_atomic
 from recorder.evidence.tlog import DeviceLog
 from recorder.recording import RecordingWriter, WriteFailed
@@ -143,6 +145,15 @@ class Recorder:
         self._last_frame = devices.clock.monotonic()
         self._stalled = False
         self._wall_offset = devices.clock.wall() - devices.clock.monotonic()
+        o = config["offload"]
+        self.custody = Custody(
+            state,
+            evidence,
+            device_pub,
+            Verifier.parse(o["witness_vkey"]) if o["witness_vkey"] else None,
+            o["free_space"],
+            lambda: self.log,
+        )
 
     # --- what the daemon calls ---------------------------------------------------------------
 
@@ -171,6 +182,7 @@ class Recorder:
             if stream.recover_error:  # the card would not read it: noted as holding nothing
                 self.audit("fault", what="recovery could not read", error=stream.recover_error)
                 self._fault(f"recovery could not read {stream.recover_error}")
+        self._poll_custody()
         if self._log_problem:
             self.audit("fault", what="the camera's log is unreadable", error=self._log_problem)
             self._fault(f"no checkpoints until the log is mended: {self._log_problem}")
@@ -372,17 +384,28 @@ class Recorder:
         storage.guard(nbytes)
 
     def audit(self, event: str, **fields: Any) -> None:
-        clock = self.devices.clock
         try:
-            self.audit_log.log(
-                event,
-                wall=clock.wall(),
-                mono_us=round(clock.monotonic() * 1e6),
-                media=self._media_head(),
-                **fields,
-            )
+            self._audit_durably(event, **fields)
         except OSError as e:
             self._fault(f"audit log write failed: {e}")
+
+    def _audit_durably(self, event: str, **fields: Any) -> None:
+        """Audit an event; it is durable when this returns, OSError if it is not."""
+        clock = self.devices.clock
+        self.audit_log.log(
+            event,
+            wall=clock.wall(),
+            mono_us=round(clock.monotonic() * 1e6),
+            media=self._media_head(),
+            **fields,
+        )
+
+    def _poll_custody(self) -> None:
+        """What offload left for the daemon: cosigned checkpoints to audit, segments to free."""
+        try:
+            self.custody.poll(self._audit_durably)
+        except Exception as e:  # recording goes on, whatever the state directory holds
+            self._fault(f"custody: {e!r}")
 
     def _fault(self, what: str) -> None:
         log.error("%s", what)
@@ -538,6 +561,7 @@ class Recorder:
                 self._fault(f"camera: {d.camera.fault}")
         except Exception as e:
             self._fault(f"health check failed: {e!r}")
+        self._poll_custody()
 
     def _indicate(self, kind: str, what: str, on: bool = True) -> None:
         ind = self.devices.indicators

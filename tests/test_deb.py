@@ -98,14 +98,30 @@ def test_the_configuration_is_a_conffile_for_the_pi_backend(deb: Deb) -> None:
 
 
 def test_the_units_are_installed_as_written(deb: Deb) -> None:
-    for unit in ("bodycam.service", "bodycam-console@.service"):
+    for unit in (
+        "bodycam.service",
+        "bodycam-console@.service",
+        "bodycam-offload.service",
+        "bodycam-offload.timer",
+    ):
         installed = deb.root / "lib/systemd/system" / unit
         assert installed.read_text() == (ROOT / "systemd" / unit).read_text()
     postinst = (deb.control / "postinst").read_text()
     assert "deb-systemd-helper enable 'bodycam.service'" in postinst
     assert "try-restart 'bodycam.service'" in postinst  # on upgrade only: never before provisioning
     assert "deb-systemd-invoke start" not in postinst
-    assert "deb-systemd-invoke stop bodycam.service" in (deb.control / "prerm").read_text()
+    prerm = (deb.control / "prerm").read_text()
+    assert "deb-systemd-invoke stop bodycam.service" in prerm
+    assert "deb-systemd-invoke stop bodycam-offload.timer bodycam-offload.service" in prerm
+
+
+def test_offload_s_timer_is_installed_but_enabled_only_by_the_agency(deb: Deb) -> None:
+    postinst = (deb.control / "postinst").read_text()
+    # Enabled again on upgrade if the agency had enabled it; never enabled by a first install.
+    assert "deb-systemd-helper --quiet was-enabled 'bodycam-offload.timer'" in postinst
+    assert "deb-systemd-helper debian-installed 'bodycam-offload.timer'" in postinst
+    assert "try-restart 'bodycam-offload.timer'" in postinst
+    assert "bodycam-offload.service'" not in postinst  # a run is the timer's to start
 
 
 def test_the_user_exists_before_its_directories_are_made(deb: Deb) -> None:
@@ -150,7 +166,12 @@ def test_the_command_runs_in_the_venv_and_says_how_to_make_it(deb: Deb) -> None:
 
 @pytest.mark.parametrize(
     ("unit", "doc"),
-    [("bodycam.service", "install-pi.md"), ("bodycam-witness.service", "witness.md")],
+    [
+        ("bodycam.service", "install-pi.md"),
+        ("bodycam-witness.service", "witness.md"),
+        ("bodycam-offload.service", "offload.md"),
+        ("bodycam-offload.timer", "offload.md"),
+    ],
 )
 def test_the_install_page_is_shipped_uncompressed_where_the_units_point(
     deb: Deb, unit: str, doc: str

@@ -24,20 +24,31 @@ import pytest
 from hal.camera import EncodedFrame
 from hal.inputs import InputEvent
 from recorder.cli import main
+from recorder.evidence.cosigned import COSIGNED
 from recorder.evidence.keys import key_id, raw_public
-from recorder.evidence.tlog import LEAVES
+from recorder.evidence.pinning import Witness as Trusted
+from recorder.evidence.pinning import open_checkpoint
+from recorder.evidence.tlog import LEAVES, DeviceLog
 from recorder.logs import LOGGERS
 from recorder.offload import upload
 from recorder.offload.pace import Pace, PacedBody
-from recorder.offload.plan import COSIGNED
 from recorder.offload.store import Store
+from recorder.witness.state import State
+from recorder.witness.witness import Witness
 from tests.s3 import S3
-from tests.simdevice import SimDevice
+from tests.simdevice import SimDevice, scenario
 from tests.test_pinning import camera_checkpoint, cosigned
 from tests.test_power_loss import Camera, camera_frames
 from tests.test_streams_link import two_shifts
+from tests.witness_kit import WITNESS_NAME, Clock, serving, witness_key
 
 pytestmark = pytest.mark.slow
+
+
+def _no_signing(_: bytes) -> bytes:
+    raise AssertionError("nothing here signs for the camera")
+
+
 BODYCAM = str(Path(sys.executable).parent / "bodycam")
 
 
@@ -479,3 +490,85 @@ def test_on_a_terminal_a_progress_bar_shows_the_bytes_and_the_rate(tmp_path: Pat
     assert b"offload [########################################] 100.0%" in drawn
     assert b"MiB/s" in drawn and b"bodycam.offload" not in drawn  # the bar, not log lines
     assert b"3 sent" in out
+
+
+def test_docked_the_witness_cosigns_first_then_confirmed_segments_are_freed_and_accounted_for(
+    shifts: SimDevice,
+    s3: S3,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The whole custody path: the real witness on 127.0.0.1 cosigns the camera's checkpoint,
+    offload sends it with the files, offers the confirmed segments, the daemon audits and frees
+    them, and verify accounts for each; a rerun finds the freed segments in the bucket."""
+    cam = shifts
+    origin = DeviceLog(cam.config.state_dir, cam.device_pub, _no_signing).origin
+    witness = Witness(
+        WITNESS_NAME, witness_key(), {origin: cam.device_pub}, State(tmp_path / "w"), Clock()
+    )
+    bucket = s3.bucket()
+    with serving(witness) as server:
+        vkey = witness.verifier.vkey()
+        config = configure(
+            cam, s3, bucket, witness_url=server.url, witness_vkey=vkey, free_space=True
+        )
+        code, out, err = run_offload(config, s3, monkeypatch, capsys)
+        assert code == 0, err
+        size = DeviceLog(cam.config.state_dir, cam.device_pub, _no_signing).tree.size
+        assert f"checkpoint: {size} files, cosigned by {WITNESS_NAME}" in out
+        note = (
+            s3.client()
+            .get_object(Bucket=bucket, Key=f"{prefix(cam)}/log/checkpoint-{size}.note")["Body"]
+            .read()
+        )
+        trusted = [Trusted(witness.verifier.name, witness.verifier.public)]
+        assert open_checkpoint(note, cam.device_pub, trusted).checkpoint.size == size
+
+        segments = cam.segments()
+        in_bucket = {p.name: p.read_bytes() for p in segments}
+        cam.run(scenario(tmp_path / "docked.toml", 2, ""))  # the daemon, docked, frees them
+        assert not any(p.exists() for p in segments)
+        freed = [e for e in cam.audit_events() if e["event"] == "freed"]
+        assert sorted(e["seq"] for e in freed) == [int(p.stem.split("-")[1]) for p in segments]
+        for e in freed:
+            name = f"segment-{e['seq']:08d}.bcam"
+            body = s3.client().get_object(Bucket=bucket, Key=e["key"])["Body"].read()
+            assert body == in_bucket[name] and e["bucket"] == bucket
+        report = cam.verify()
+        assert report.exit_code == 0, [str(ln) for ln in report.lines]
+
+        code, out, err = run_offload(config, s3, monkeypatch, capsys)  # a rerun: all there
+        assert code == 0, err
+
+
+def test_a_rerun_reads_only_the_files_whose_identity_changed_since_the_bucket_confirmed_them(
+    shifts: SimDevice, s3: S3, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cam = shifts
+    config = configure(cam, s3, s3.bucket())
+    assert run_offload(config, s3, monkeypatch, capsys)[0] == 0
+    read: list[str] = []
+    real_sha256, real_part = upload.Uploader.sha256, upload.Uploader._part
+
+    def sha256(self: upload.Uploader, item: Any) -> str:
+        if item.path is not None:
+            read.append(item.path.name)
+        return real_sha256(self, item)
+
+    def part(self: upload.Uploader, item: Any, number: int) -> bytes:
+        if item.path is not None:
+            read.append(item.path.name)
+        return real_part(self, item, number)
+
+    monkeypatch.setattr(upload.Uploader, "sha256", sha256)
+    monkeypatch.setattr(upload.Uploader, "_part", part)
+    code, out, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 0, err
+    assert read == [] and "0 sent" in out  # HEAD alone: every file is already there
+
+    touched = cam.segments()[0]
+    os.utime(touched, ns=(1, 1))  # the same bytes, another identity: read again, not sent
+    code, out, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 0, err
+    assert set(read) == {touched.name} and "0 sent" in out

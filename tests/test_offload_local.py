@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 
 from recorder.cli import main
 from recorder.cli.progress import Bar
+from recorder.evidence.cosigned import COSIGNED
 from recorder.offload.credentials import Credentials, load_credentials
 from recorder.offload.errors import CredentialsError
 from recorder.offload.offload import LOCK
 from recorder.offload.pace import BURST, Pace, PacedBody
-from recorder.offload.plan import COSIGNED, make_plan
+from recorder.offload.plan import make_plan
 from tests.simdevice import SimDevice
 from tests.test_pinning import camera_checkpoint, cosigned
 from tests.test_streams_link import two_shifts

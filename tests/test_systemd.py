@@ -7,14 +7,19 @@ shipped, except that verify gets a copy whose ``/usr/bin/bodycam`` points at a s
 executable, since verify insists that the command exists.
 
 One more check backs MemoryDenyWriteExecute=yes: the Python stack the daemon runs (numpy,
-OpenCV, PyAV's libx264, cryptography, ctypes callbacks), and the witness's SQLite, is exercised
-under the same seccomp rule systemd 252 installs for it (no mmap with PROT_WRITE|PROT_EXEC, no
-mprotect or pkey_mprotect adding PROT_EXEC, no shmat with SHM_EXEC).
+OpenCV, PyAV's libx264, cryptography, ctypes callbacks), the witness's SQLite, and offload's
+boto3 and TLS, is exercised under the same seccomp rule systemd 252 installs for it (no mmap
+with PROT_WRITE|PROT_EXEC, no mprotect or pkey_mprotect adding PROT_EXEC, no shmat with
+SHM_EXEC).
+
+Offload's ExecCondition= (is the camera docked?) is run with /proc mounted as the unit's
+sandbox mounts it, in this machine's network namespace and in an empty one.
 """
 
 from __future__ import annotations
 
 import ctypes.util
+import os
 import re
 import shutil
 import subprocess
@@ -24,11 +29,18 @@ from pathlib import Path
 
 import pytest
 
+from recorder.cli.daemon_cmds import EX_CONFIG, EX_UNAVAILABLE
+from recorder.cli.offload_cmd import EX_TEMPFAIL
+from recorder.config import load
+
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "systemd"
 SERVICE = UNITS / "bodycam.service"
 CONSOLE = UNITS / "bodycam-console@.service"
 WITNESS = UNITS / "bodycam-witness.service"
+OFFLOAD = UNITS / "bodycam-offload.service"
+TIMER = UNITS / "bodycam-offload.timer"
+SHIPPED_CONFIG = ROOT / "debian" / "bodycam.toml"
 INSTALL_DOC = ROOT / "docs" / "install-pi.md"
 WITNESS_DOC = ROOT / "docs" / "witness.md"
 MAX_EXPOSURE = 1.5
@@ -60,8 +72,13 @@ def settings(unit: Path) -> dict[str, list[str]]:
 @needs_analyze
 @pytest.mark.parametrize(
     "unit",
-    ["bodycam.service", "bodycam-console@ttyGS0.service", "bodycam-witness.service"],
-    ids=["daemon", "console", "witness"],
+    [
+        "bodycam.service",
+        "bodycam-console@ttyGS0.service",
+        "bodycam-witness.service",
+        "bodycam-offload.service",
+    ],
+    ids=["daemon", "console", "witness", "offload"],
 )
 def test_the_sandbox_exposure_is_at_most_one_and_a_half(unit: str, tmp_path: Path) -> None:
     # An instance name is resolved against its template in the same directory.
@@ -80,7 +97,7 @@ def test_the_units_verify_without_a_single_warning(tmp_path: Path) -> None:
     stand_in = tmp_path / "bodycam"
     stand_in.write_text("#!/bin/sh\nexit 0\n")
     stand_in.chmod(0o755)
-    for unit in (SERVICE, CONSOLE, WITNESS):
+    for unit in (SERVICE, CONSOLE, WITNESS, OFFLOAD, TIMER):
         copy = tmp_path / unit.name
         copy.write_text(unit.read_text().replace("/usr/bin/bodycam", str(stand_in)))
     for name in (
@@ -88,6 +105,8 @@ def test_the_units_verify_without_a_single_warning(tmp_path: Path) -> None:
         "bodycam-console@ttyGS0.service",
         "bodycam-console@.service",
         "bodycam-witness.service",
+        "bodycam-offload.service",
+        "bodycam-offload.timer",
     ):
         result = analyze("verify", str(tmp_path / name), cwd=tmp_path)
         assert (result.returncode, result.stdout + result.stderr) == (0, ""), name
@@ -127,7 +146,9 @@ def test_the_daemon_unit_says_what_the_daemon_needs() -> None:
     assert s["UMask"] == ["0077"] and s["MemoryDenyWriteExecute"] == ["yes"]
 
 
-@pytest.mark.parametrize("unit", [SERVICE, CONSOLE, WITNESS], ids=["daemon", "console", "witness"])
+@pytest.mark.parametrize(
+    "unit", [SERVICE, CONSOLE, WITNESS, OFFLOAD], ids=["daemon", "console", "witness", "offload"]
+)
 def test_no_service_can_write_a_core_dump(unit: Path) -> None:
     assert settings(unit)["LimitCORE"] == ["0"]
 
@@ -161,6 +182,79 @@ def test_the_console_template_binds_to_its_tty() -> None:
     assert s["DeviceAllow"] == ["/dev/%i rw"] and s["User"] == ["bodycam"]
 
 
+def test_the_offload_unit_runs_offload_on_the_shipped_config_and_writes_only_the_state() -> None:
+    s = settings(OFFLOAD)
+    assert s["Type"] == ["oneshot"]
+    assert s["ExecStart"] == ["/usr/bin/bodycam offload --config /etc/bodycam/bodycam.toml"]
+    # Another run under way, or a network that does not reach the store: the next run resumes.
+    # A bad config (78) or a failed object (1) is a failure, in systemctl --failed.
+    assert s["SuccessExitStatus"] == [f"{EX_UNAVAILABLE} {EX_TEMPFAIL}"]
+    assert EX_CONFIG not in (EX_UNAVAILABLE, EX_TEMPFAIL)
+    assert "Restart" not in s  # the timer is the retry
+    assert (s["User"], s["Group"]) == (["bodycam"], ["bodycam"])
+    shipped = load(SHIPPED_CONFIG)
+    assert s["ReadWritePaths"] == [str(shipped.state_dir)]
+    assert s["ReadOnlyPaths"] == [str(shipped.evidence_dir)]
+    # StateDirectory=bodycam would make all of /var/lib/bodycam writable, the evidence with it.
+    assert "StateDirectory" not in s and "SupplementaryGroups" not in s
+    assert s["RequiresMountsFor"] == ["/var/lib/bodycam"]
+    assert "network-online.target" in s["After"] and "network-online.target" in s["Wants"]
+    assert s["CapabilityBoundingSet"] == [""] and s["PrivateDevices"] == ["yes"]
+    assert (
+        s["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6"] and "PrivateNetwork" not in s
+    )
+    assert s["UMask"] == ["0077"] and s["MemoryDenyWriteExecute"] == ["yes"]
+    assert "WantedBy" not in s, "offload is started by its timer, never at boot on its own"
+    credentials = Path(shipped["offload"]["credentials_file"])
+    assert credentials.parent == Path("/etc/bodycam"), credentials
+
+
+def test_the_offload_timer_starts_it_after_boot_and_after_each_run() -> None:
+    t = settings(TIMER)
+    assert t["OnBootSec"] == ["2min"] and t["OnUnitInactiveSec"] == ["5min"]
+    assert t["RandomizedDelaySec"] == ["5min"]
+    assert "Unit" not in t  # the service of the same name
+    assert "Persistent" not in t  # it acts on OnCalendar= alone, which this timer has not
+    assert t["WantedBy"] == ["timers.target"]
+
+
+UNSHARE = shutil.which("unshare")
+needs_namespaces = pytest.mark.skipif(
+    UNSHARE is None or os.geteuid() != 0,
+    reason="needs unshare(1) as root, to mount /proc as systemd does and make network namespaces",
+)
+
+
+def docked(*unshare: str) -> subprocess.CompletedProcess[str]:
+    """Run the offload unit's ExecCondition= with /proc mounted as its ProtectProc=invisible and
+    ProcSubset=pid mount it, in new namespaces (``--net`` for a camera with no network)."""
+    s = settings(OFFLOAD)
+    assert (s["ProtectProc"], s["ProcSubset"]) == (["invisible"], ["pid"])
+    (condition,) = s["ExecCondition"]
+    script = f"mount -t proc -o subset=pid,hidepid=invisible proc /proc && exec {condition}"
+    assert UNSHARE is not None
+    return subprocess.run(
+        [UNSHARE, "--mount", "--pid", "--fork", *unshare, "sh", "-c", script],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+@needs_namespaces
+def test_off_the_dock_with_no_network_the_offload_run_is_skipped_not_failed() -> None:
+    result = docked("--net")  # a new network namespace: its own loopback, down; no route
+    # systemd: 0 runs the service, 1 to 254 skip it without a failure, 255 or a signal fail it.
+    assert 1 <= result.returncode <= 254, result
+    assert result.stderr == ""
+
+
+@needs_namespaces
+def test_docked_with_a_route_the_offload_runs() -> None:
+    if Path("/proc/net/route").read_text().count("\n") < 2:
+        pytest.skip("this machine has no IPv4 route")
+    result = docked()
+    assert (result.returncode, result.stderr) == (0, "")
+
+
 # -- docs/install-pi.md says what the units do -------------------------------------------------
 
 # How a service runs rather than what it may do; the guide's sandbox table leaves these out.
@@ -176,6 +270,12 @@ NOT_SANDBOX = {
     "TimeoutStopSec",
     "KillMode",
     "WorkingDirectory",
+    "ExecCondition",
+    "SuccessExitStatus",
+    "TimeoutStartSec",
+    "Nice",
+    "IOSchedulingClass",
+    "IOSchedulingPriority",
 }
 
 
@@ -200,24 +300,29 @@ def cell_values(cell: str) -> list[str] | None:
     return re.findall(r"`([^`]*)`", cell)
 
 
-def sandbox_table() -> list[tuple[list[str], list[str] | None, list[str] | None]]:
-    """(settings, daemon values, console values) for each row of the guide's sandbox table."""
+GUIDE_UNITS = {"bodycam.service": SERVICE, "console": CONSOLE, "offload": OFFLOAD}
+"""The units of the guide's sandbox table, in the order of its columns."""
+
+
+def sandbox_table() -> list[tuple[list[str], list[list[str] | None]]]:
+    """(settings, each unit's values) for each row of the guide's sandbox table."""
     section = INSTALL_DOC.read_text().split("### Every setting of the sandbox", 1)
     assert len(section) == 2, "docs/install-pi.md has no sandbox table"
     rows = []
     for line in section[1].split("\n#", 1)[0].splitlines():
         if line.startswith("| `"):
-            setting, daemon, console, _why = (c.strip() for c in line.strip().strip("|").split("|"))
+            setting, *cells, _why = (c.strip() for c in line.strip().strip("|").split("|"))
+            assert len(cells) == len(GUIDE_UNITS), line
             keys = re.findall(r"`(\w+)=`", setting)
             assert keys, line
-            rows.append((keys, cell_values(daemon), cell_values(console)))
+            rows.append((keys, [cell_values(c) for c in cells]))
     return rows
 
 
 def test_the_install_guide_s_sandbox_table_is_what_the_units_say() -> None:
-    units = {"bodycam.service": service_section(SERVICE), "console": service_section(CONSOLE)}
+    units = {name: service_section(unit) for name, unit in GUIDE_UNITS.items()}
     documented: set[str] = set()
-    for keys, *values in sandbox_table():
+    for keys, values in sandbox_table():
         for key in keys:
             documented.add(key)
             for (name, unit), want in zip(units.items(), values, strict=True):
@@ -229,9 +334,14 @@ def test_the_install_guide_s_sandbox_table_is_what_the_units_say() -> None:
         assert not missing, f"{name} settings missing from the guide's table: {sorted(missing)}"
 
 
+def guide_section(heading: str) -> str:
+    section = INSTALL_DOC.read_text().split(f"\n## {heading}", 1)
+    assert len(section) == 2, f"docs/install-pi.md has no section {heading!r}"
+    return section[1].split("\n## ", 1)[0]
+
+
 def test_the_install_guide_s_prose_about_the_service_is_what_its_unit_says() -> None:
-    section = INSTALL_DOC.read_text().split("## 4. The service", 1)[1]
-    prose = section.split("### Every setting of the sandbox", 1)[0]
+    prose = guide_section("4. The service").split("### Every setting of the sandbox", 1)[0]
     unit = service_section(SERVICE)
     claims = re.findall(r"`(\w+)=([^`]+)`", prose)
     assert claims, "section 4 names no unit settings"
@@ -239,6 +349,20 @@ def test_the_install_guide_s_prose_about_the_service_is_what_its_unit_says() -> 
         assert value in unit.get(key, []), (
             f"the guide says {key}={value}; the unit: {unit.get(key)}"
         )
+
+
+def test_the_install_guide_s_offload_section_is_what_its_units_say() -> None:
+    prose = guide_section("8. Offload when docked")
+    units = {**settings(TIMER), **settings(OFFLOAD)}  # no key is in both
+    claims = re.findall(r"`(\w+)=([^`]+)`", prose)
+    assert len(claims) >= 8, claims
+    for key, value in claims:
+        assert value in units.get(key, []), (
+            f"the guide says {key}={value}; the units: {units.get(key)}"
+        )
+    config = load(SHIPPED_CONFIG)["offload"]["credentials_file"]
+    assert f"`credentials_file` is\n   already set: `{config}`" in prose
+    assert f"s3-credentials {config}`" in prose
 
 
 # -- docs/witness.md says what the witness's unit does -----------------------------------------
@@ -348,6 +472,13 @@ STACK = textwrap.dedent(
         cam.close()
         assert sum(len(decoder.decode(av.Packet(f.data))) for f in frames) == 20
     assert ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x + 1)(1) == 2
+    import ssl  # offload: boto3 over TLS
+    import boto3
+    ssl.create_default_context().wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO())
+    boto3.session.Session().client(
+        "s3", endpoint_url="https://127.0.0.1:9", region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="y",
+    ).generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
     print("stack ok")
     """
 )

@@ -16,6 +16,7 @@ from recorder.bench.common import encode_h264, tile
 from recorder.bench.console import bench_console_shutdown
 from recorder.bench.evidence import bench_evidence
 from recorder.bench.offload import bench_offload
+from recorder.bench.tlog import bench_log_cost
 
 
 def _print(title: str, rows: list[tuple[str, str]]) -> None:
@@ -38,6 +39,7 @@ def main() -> int:
     _print(f"Recorder, {title}, encoding excluded", bench_recorder_cpu(run, fps, 20))
     _print(f"Pre-event buffer, {title}", bench_buffer_rss_fresh_process())
     _print(f"Trigger latency, {title}", bench_trigger_latency(run, fps))
+    _print(f"The camera's log at every file close, {title}", bench_log_cost(run, fps))
     _print("Simulator: the whole daemon on the sim backend", bench_sim_speed())
     _print("Shutdown with a console session open (sim backend)", bench_console_shutdown())
     _print("Offload to a local Ceph RADOS Gateway (scripts/ceph-rgw)", bench_offload())

@@ -20,6 +20,7 @@ from typing import Any
 from recorder.cli.daemon_cmds import EX_CONFIG, EX_UNAVAILABLE, no_core_dumps
 from recorder.cli.progress import Bar
 from recorder.config import ConfigError, load
+from recorder.evidence.audit import rfc3339
 from recorder.logs import setup
 from recorder.offload.credentials import load_credentials
 from recorder.offload.errors import Busy, OffloadError, StoreUnavailable
@@ -107,6 +108,12 @@ def _report(result: Result, settings: Settings) -> None:
         f"retention: {sent} sent, {resumed} resumed, {present} already there, {locked} "
         f"locked; {result.bytes_sent} bytes sent"
     )
+    w = result.witnessed
+    if w is not None and settings.witness is not None:
+        print(
+            f"checkpoint: {w.size} files, cosigned by {settings.witness.name} at "
+            f"{rfc3339(w.timestamp)}" + ("" if w.asked else " (cosigned before)")
+        )
     for _, why in result.failed:
         print(f"FAILED {why}", file=sys.stderr)
     if result.failed:

@@ -47,6 +47,8 @@ EVENTS = frozenset(
         "console_auth",
         "console_command",
         "checkpoint",
+        "cosigned",
+        "freed",
     }
 )
 

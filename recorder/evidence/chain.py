@@ -26,6 +26,7 @@ It also cross-checks the media stream against the audit log's ``segment_open`` a
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ EXIT_CODES = {
 
 _LABEL = {Kind.MEDIA: "segment", Kind.AUDIT: "audit"}
 _ORDER = {Kind.AUDIT: 0, Kind.MEDIA: 1}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -146,6 +148,9 @@ class Report:
     """Per stream checked, the numbers judged reserved and never written (spec section 8): no
     file is expected for them. A number whose successor noted nothing but that other signed
     evidence shows had a header is not among them: it is MISSING. Export uses this decision."""
+    freed: dict[int, Freed] = field(default_factory=dict)
+    """Media segments not here that a ``freed`` event accounts for (spec section 10.2): the
+    camera deleted them once the bucket held them and a cosigned checkpoint covered them."""
 
     @property
     def worst(self) -> Verdict:
@@ -167,6 +172,19 @@ class Report:
             "exit_code": self.exit_code,
             "lines": [line.to_json() for line in self.lines],
         }
+
+
+@dataclass(frozen=True)
+class Freed:
+    """A ``freed`` event: the segment, as the log had it, and where it went."""
+
+    seq: int
+    records: int
+    chain: bytes
+    where: str
+    """``bucket/key``."""
+    audit: tuple[int, int]
+    """(the audit log, the event number)."""
 
 
 # --- one file ----------------------------------------------------------------------------------
@@ -215,6 +233,8 @@ class _AuditFacts:
     headed: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Media seq -> (the audit log, the event number) of an event whose head names it with a
     chain value: the header hash or later, so its header was durable then."""
+    freed: dict[int, Freed] = field(default_factory=dict)
+    """Media seq -> the first ``freed`` event of it."""
 
     @classmethod
     def of(cls, audit: list[FileCheck]) -> _AuditFacts:
@@ -236,6 +256,8 @@ class _AuditFacts:
                     facts.closed[seq] = (e["records"], a.seq)
                 elif e["event"] == "recovered" and e.get("stream") in streams:
                     facts.recovered[streams[e["stream"]], seq] = (a.seq, e["n"])
+                elif e["event"] == "freed" and (f := _freed(e, a.seq)) is not None:
+                    facts.freed.setdefault(f.seq, f)
         return facts
 
     def recovery(self, kind: Kind, seq: int) -> str:
@@ -245,6 +267,17 @@ class _AuditFacts:
         if found is None:
             return "; no audit log here has a 'recovered' event for it"
         return f"; audit #{found[0]} event {found[1]} records the recovery"
+
+
+def _freed(e: dict[str, Any], audit_seq: int) -> Freed | None:
+    """The ``freed`` event's facts, or None if it is not a media segment's with a chain."""
+    chain, records = e.get("chain"), e.get("records")
+    if e.get("stream") != "media" or type(records) is not int:
+        return None
+    if not isinstance(chain, str) or not _HEX64.fullmatch(chain):
+        return None
+    where = f"{e.get('bucket')}/{e.get('key')}"
+    return Freed(e["seq"], records, bytes.fromhex(chain), where, (audit_seq, e["n"]))
 
 
 # --- one stream ----------------------------------------------------------------------------------
@@ -402,6 +435,8 @@ class _Stream:
     nothing of them (:func:`noted_nothing`), for :func:`_judge_noted`."""
     reserved: set[int] = field(default_factory=set)
     """The noted numbers judged reserved and never written."""
+    freed: dict[int, Freed] = field(default_factory=dict)
+    """The segments not here that a ``freed`` event accounts for, and that nothing contradicts."""
 
     @property
     def label(self) -> str:
@@ -451,12 +486,37 @@ def _check_stream(
             s.noted[seq - 1] = named.get(seq - 1)
         elif seq - 1 in named:
             _check_named(named[seq - 1], link, seq)
+    freed = _judge_freed(s, facts) if kind is Kind.MEDIA else []
     highest = max(s.genuine, default=0)
-    for lo, hi in gaps(1, highest, ((n, n) for n in [*s.genuine, *named, *s.noted])):
+    for lo, hi in gaps(1, highest, ((n, n) for n in [*s.genuine, *named, *s.noted, *freed])):
         s.line(Verdict.MISSING, lo, hi, "gap in the chain")
     if kind is Kind.MEDIA and cross_check:
         _cross_check(s, named, facts)
     return s
+
+
+def _judge_freed(s: _Stream, facts: _AuditFacts) -> list[int]:
+    """The segments a ``freed`` event accounts for that are not here: an OK line each, unless
+    the segment after it links to another chain (then the event lies: TAMPERED)."""
+    out = []
+    for seq, f in sorted(facts.freed.items()):
+        if seq in s.genuine:
+            continue  # a cut between the event and the deletion, or a copy put back
+        out.append(seq)
+        where = f"audit #{f.audit[0]} event {f.audit[1]}"
+        succ = s.genuine.get(seq + 1)
+        link = succ.outcome.header.prev if succ and succ.outcome.header else None
+        if link is not None and (link.records, link.chain) != (f.records, f.chain):
+            s.line(
+                Verdict.TAMPERED,
+                seq,
+                seq,
+                f"{where} says it was freed, but #{seq + 1} links to another file",
+            )
+            continue
+        s.freed[seq] = f
+        s.line(Verdict.OK, seq, seq, f"freed: {where}; in the bucket as {f.where}")
+    return out
 
 
 def _header_seen(kind: Kind, seq: int, facts: _AuditFacts, audit_named: dict[int, int]) -> str:
@@ -517,7 +577,7 @@ def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts
                 named[seq].downgrade(
                     Verdict.TAMPERED, f"audit #{audit_seq} saw it opened, but its header is gone"
                 )
-        elif seq > highest:
+        elif seq > highest and seq not in facts.freed:
             gone.append(seq)
     for seq, (records, chain, audit_seq, n) in facts.heads.items():
         if records == 0 and chain == bytes(32):
@@ -525,7 +585,7 @@ def _cross_check(media: _Stream, named: dict[int, FileCheck], facts: _AuditFacts
         c = media.genuine.get(seq)
         where = f"audit #{audit_seq} event {n}"
         if c is None:
-            if seq > highest and seq not in named:
+            if seq > highest and seq not in named and seq not in facts.freed:
                 gone.append(seq)
         elif c.outcome.verdict.rank <= Verdict.INCOMPLETE.rank:
             if c.outcome.valid < records:
@@ -636,4 +696,5 @@ def verify_dir(
             keyed.append(((_ORDER[s.kind], lo, 0, ""), line))
     keyed.sort(key=lambda kl: kl[0])
     reserved = {k: s.reserved for k, s in streams.items()}
-    return Report([line for _, line in keyed], checks, reserved)
+    freed = streams[Kind.MEDIA].freed if Kind.MEDIA in streams else {}
+    return Report([line for _, line in keyed], checks, reserved, freed)

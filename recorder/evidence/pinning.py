@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from recorder.evidence.audit import rfc3339
-from recorder.evidence.chain import FileCheck, Line, Report
+from recorder.evidence.chain import FileCheck, Freed, Line, Report
 from recorder.evidence.checkpoint import LEAF_SIZE, Checkpoint, Leaf, device_origin
 from recorder.evidence.header import Kind
 from recorder.evidence.merkle import root
@@ -108,12 +108,14 @@ def pin(report: Report, pinned: list[Pinned], listing: list[Leaf] | None = None)
     if not pinned:
         return report
     genuine = _genuine(report.checks)
+    freed = report.freed
     newest = max(pinned, key=lambda p: (p.checkpoint.size, -p.cosigned_at))
     added = _forks(pinned)
     if listing is not None and len(listing) >= newest.checkpoint.size:
-        added += _against_listing(genuine, pinned, listing)
+        added += _against_listing(genuine, freed, pinned, listing)
     else:
-        added += _by_count(genuine, newest, have=len(listing) if listing is not None else None)
+        top = _top(genuine, freed)
+        added += _by_count(top, newest, have=len(listing) if listing is not None else None)
     if not any(ln.kind == "checkpoint" and ln.verdict is Verdict.TAMPERED for ln in added):
         size = newest.checkpoint.size
         added.append(
@@ -126,7 +128,7 @@ def pin(report: Report, pinned: list[Pinned], listing: list[Leaf] | None = None)
                 f"pins the newest end: {size} files, cosigned by {newest.witness} at {newest.when}",
             )
         )
-    return Report([*report.lines, *added], report.checks, report.reserved)
+    return Report([*report.lines, *added], report.checks, report.reserved, report.freed)
 
 
 def _genuine(checks: list[FileCheck]) -> dict[tuple[Kind, int], FileCheck]:
@@ -158,10 +160,14 @@ def _forks(pinned: list[Pinned]) -> list[Line]:
     return out
 
 
-def _by_count(
-    genuine: dict[tuple[Kind, int], FileCheck], newest: Pinned, have: int | None
-) -> list[Line]:
+def _top(genuine: dict[tuple[Kind, int], FileCheck], freed: dict[int, Freed]) -> dict[Kind, int]:
+    """The highest number of each stream here, or accounted for by a ``freed`` event."""
     top = {k: max((s for kk, s in genuine if kk is k), default=0) for k in Kind}
+    top[Kind.MEDIA] = max(top[Kind.MEDIA], *freed, 0)
+    return top
+
+
+def _by_count(top: dict[Kind, int], newest: Pinned, have: int | None) -> list[Line]:
     here = top[Kind.MEDIA] + top[Kind.AUDIT]
     short = newest.checkpoint.size - here
     if short <= 0:
@@ -185,7 +191,10 @@ def _by_count(
 
 
 def _against_listing(
-    genuine: dict[tuple[Kind, int], FileCheck], pinned: list[Pinned], listing: list[Leaf]
+    genuine: dict[tuple[Kind, int], FileCheck],
+    freed: dict[int, Freed],
+    pinned: list[Pinned],
+    listing: list[Leaf],
 ) -> list[Line]:
     out = []
     hashes = [leaf.hash() for leaf in listing]
@@ -209,6 +218,9 @@ def _against_listing(
         if c is None:
             if leaf.records == 0 and leaf.chain == bytes(32):
                 continue  # reserved and never written: there never was a file
+            f = freed.get(leaf.seq) if leaf.kind is Kind.MEDIA else None
+            if f is not None and (f.records, f.chain) == (leaf.records, leaf.chain):
+                continue  # freed once the bucket held it: a signed event accounts for it
             out.append(
                 Line(
                     Verdict.MISSING,

@@ -41,10 +41,15 @@ def file_name(kind: Kind, seq: int) -> str:
 
 def write_json_atomic(path: Path, obj: Any, mode: int = 0o600) -> None:
     """Replace ``path`` with ``obj`` as JSON so that a crash leaves the old or the new version."""
+    write_atomic(path, json.dumps(obj, indent=1, sort_keys=True).encode() + b"\n", mode)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new version."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     try:
-        os.write(fd, json.dumps(obj, indent=1, sort_keys=True).encode() + b"\n")
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -20,12 +20,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from recorder.config import Config
+from recorder.custody import FreeRequest, request_free
+from recorder.evidence.errors import EvidenceError
+from recorder.evidence.header import Kind
+from recorder.evidence.keys import load_device_public
+from recorder.evidence.note import Verifier
 from recorder.offload.credentials import Credentials
+from recorder.offload.digests import DIGESTS, Digests
 from recorder.offload.errors import Busy, ConfigurationError, ObjectError
 from recorder.offload.pace import Pace
 from recorder.offload.plan import Item, Plan, make_plan
 from recorder.offload.store import Store, make_client
 from recorder.offload.upload import STATE, Sent, Uploader, UploadState
+from recorder.offload.witnessing import Witnessed, ask_witness
 
 __all__ = ["LOCK", "Result", "Settings", "offload"]
 
@@ -46,6 +53,9 @@ class Settings:
     retention_days: int
     part_size: int
     limit_bytes_s: float | None
+    witness_url: str = ""
+    witness: Verifier | None = None
+    free_space: bool = False
 
     @classmethod
     def from_config(cls, config: Config, limit_mbps: float | None = None) -> Settings:
@@ -67,6 +77,9 @@ class Settings:
             retention_days=o["retention_days"],
             part_size=o["part_mib"] * MiB,
             limit_bytes_s=mbps * 1e6 / 8 if mbps else None,
+            witness_url=o["witness_url"],
+            witness=Verifier.parse(o["witness_vkey"]) if o["witness_vkey"] else None,
+            free_space=o["free_space"],
         )
 
 
@@ -76,6 +89,8 @@ class Result:
     sent: list[Sent] = field(default_factory=list)
     failed: list[tuple[Item | None, str]] = field(default_factory=list)
     bytes_sent: int = 0
+    witnessed: Witnessed | None = None
+    """The camera's latest checkpoint as the witness cosigned it, if one was asked."""
 
     @property
     def ok(self) -> bool:
@@ -112,6 +127,18 @@ def _in_order(pool: Executor, fn: Callable[[Item], _T], items: list[Item]) -> li
             f.cancel()
 
 
+def _witness(s: Settings) -> tuple[Witnessed | None, list[str]]:
+    """First of all, the checkpoint leaves the camera: the witness cosigns it (if one is set)."""
+    if s.witness is None:
+        return None, []
+    try:
+        pub = load_device_public(s.state_dir / "device.pub")
+        return ask_witness(s.state_dir, pub, s.witness_url, s.witness), []
+    except EvidenceError as e:  # WitnessError too: the files still go, the run fails
+        log.error("witness %s: %s", s.witness_url, e)
+        return None, [f"witness {s.witness_url}: {e}"]
+
+
 def offload(
     settings: Settings,
     credentials: Credentials,
@@ -126,6 +153,7 @@ def offload(
     ConfigurationError; a failure of one object is in the result."""
     s = settings
     with _exclusive(s.state_dir):
+        witnessed, witness_failed = _witness(s)
         store = Store(
             client or make_client(s.endpoint, s.region, credentials), s.bucket, s.endpoint
         )
@@ -141,8 +169,9 @@ def offload(
             days=s.retention_days,
             part_size=s.part_size,
         )
-        result = Result(plan)
-        result.failed += [(None, p) for p in plan.problems]
+        known = Digests(s.state_dir / DIGESTS)
+        result = Result(plan, witnessed=witnessed)
+        result.failed += [(None, p) for p in [*witness_failed, *plan.problems]]
         for key, what in plan.absent:
             remote = store.head(key)
             if remote is None or not remote.retained(store.clock.now(), s.retention_days):
@@ -158,7 +187,11 @@ def offload(
             ThreadPoolExecutor(max_workers=1) as hasher,
             ThreadPoolExecutor(max_workers=FILES_AT_ONCE) as senders,
         ):
-            digests = {i.key: hasher.submit(uploader.sha256, i) for i in plan.items}
+
+            def digest(item: Item) -> str:
+                return known.get(item) or uploader.sha256(item)
+
+            digests = {i.key: hasher.submit(digest, i) for i in plan.items}
 
             def send(item: Item) -> Sent | str:
                 try:
@@ -180,4 +213,31 @@ def offload(
                 log.info("%s: %s (%s, %d bytes)", item.what, outcome.outcome, item.key, item.size)
                 result.sent.append(outcome)
         result.bytes_sent = pace.sent
+        for done in result.sent:
+            known.confirmed(done.item, done.remote.sha256 or "")
+        known.save({i.key for i in files})
+        if s.free_space and witnessed is not None:
+            _offer_to_free(s, witnessed.size, result.sent)
         return result
+
+
+def _offer_to_free(s: Settings, covered: int, sent: list[Sent]) -> None:
+    """Ask the daemon to free each segment the bucket holds (HEAD said so) that the cosigned
+    checkpoint covers; the daemon checks the coverage again, audits, and only then deletes."""
+    for done in sent:
+        item, remote = done.item, done.remote
+        if item.leaf is None or item.leaf.kind is not Kind.MEDIA or item.index >= covered:
+            continue
+        assert remote.sha256 is not None and remote.retain_until is not None  # HEAD confirmed
+        request_free(
+            s.state_dir,
+            FreeRequest(
+                item.leaf.seq,
+                remote.size,
+                remote.sha256,
+                s.bucket,
+                item.key,
+                remote.version_id,
+                remote.retain_until.isoformat(),
+            ),
+        )

@@ -19,13 +19,13 @@ grown sends the longer listing, and the bucket keeps the shorter ones as older v
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from recorder.evidence.checkpoint import LEAF_SIZE, Checkpoint, Leaf
+from recorder.evidence.cosigned import COSIGNED, kept
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.header import Kind
 from recorder.evidence.keys import key_id, load_device_public, raw_public
@@ -34,10 +34,7 @@ from recorder.evidence.state import file_name
 from recorder.evidence.tlog import DeviceLog
 from recorder.offload.errors import ConfigurationError
 
-__all__ = ["COSIGNED", "Item", "Plan", "evidence_key", "make_plan"]
-
-COSIGNED = "cosigned"
-"""The directory in the state directory that holds the cosigned checkpoints."""
+__all__ = ["Item", "Plan", "evidence_key", "make_plan"]
 
 STREAMS = {Kind.MEDIA: "media", Kind.AUDIT: "audit"}
 _LABEL = {Kind.MEDIA: "segment", Kind.AUDIT: "audit log"}
@@ -61,6 +58,8 @@ class Item:
     data: bytes | None = None
     leaf: Leaf | None = None
     """The leaf an evidence file is, for freeing space."""
+    index: int = -1
+    """Its position in the log: a checkpoint of a larger size covers it."""
     grows: bool = False
     """The listing: a longer one supersedes a shorter one already in the bucket."""
 
@@ -98,7 +97,7 @@ def make_plan(state_dir: Path, evidence_dir: Path) -> Plan:
     prefix = key_id(raw_public(pub)).hex()
     items: list[Item] = []
     absent: list[tuple[str, str]] = []
-    for leaf in leaves:
+    for index, leaf in enumerate(leaves):
         key = evidence_key(prefix, leaf.kind, leaf.seq)
         what = f"{_LABEL[leaf.kind]} #{leaf.seq}"
         path = evidence_dir / file_name(leaf.kind, leaf.seq)
@@ -110,30 +109,33 @@ def make_plan(state_dir: Path, evidence_dir: Path) -> Plan:
             continue
         except OSError as e:
             raise ConfigurationError(f"{path}: cannot read: {e.strerror}") from None
-        items.append(Item(key, what, size, path=path, leaf=leaf))
+        items.append(Item(key, what, size, path=path, leaf=leaf, index=index))
     if leaves:
         data = b"".join(leaf.encode() for leaf in leaves)
         assert len(data) == len(leaves) * LEAF_SIZE
         what = f"listing of {len(leaves)} leaves"
         items.append(Item(f"{prefix}/log/leaves", what, len(data), data=data, grows=True))
-    checkpoints, problems = _cosigned(state_dir / COSIGNED, pub, prefix)
+    checkpoints, problems = _cosigned(state_dir, pub, prefix)
     return Plan(prefix, pub, items + checkpoints, absent, problems)
 
 
-def _cosigned(directory: Path, pub: Ed25519PublicKey, prefix: str) -> tuple[list[Item], list[str]]:
+def _cosigned(state_dir: Path, pub: Ed25519PublicKey, prefix: str) -> tuple[list[Item], list[str]]:
     origin = f"bodycam/device/{prefix}"
     items: dict[int, Item] = {}
     problems = []
-    for path in _notes(directory):
+    try:
+        notes = list(kept(state_dir))
+    except OSError as e:
+        raise ConfigurationError(f"{state_dir / COSIGNED}: cannot list: {e.strerror}") from None
+    for path, data in notes:
         try:
-            data = path.read_bytes()
             note = Note.parse(data)
             verify(note, origin, pub)
             cp = Checkpoint.parse(note.text)
             if len(note.signatures) < 2:
                 raise NoteError("it carries the device's signature alone (not cosigned)")
-        except (OSError, NoteError) as e:
-            problems.append(f"{path}: not sent: {getattr(e, 'strerror', None) or e}")
+        except NoteError as e:
+            problems.append(f"{path}: not sent: {e}")
             continue
         key = f"{prefix}/log/checkpoint-{cp.size}.note"
         if cp.size in items and items[cp.size].data != data:
@@ -141,12 +143,3 @@ def _cosigned(directory: Path, pub: Ed25519PublicKey, prefix: str) -> tuple[list
             continue
         items[cp.size] = Item(key, f"checkpoint of {cp.size}", len(data), data=data)
     return [items[s] for s in sorted(items)], problems
-
-
-def _notes(directory: Path) -> Iterator[Path]:
-    try:
-        yield from sorted(p for p in directory.iterdir() if p.name.endswith(".note"))
-    except FileNotFoundError:
-        return
-    except OSError as e:
-        raise ConfigurationError(f"{directory}: cannot list: {e.strerror}") from None

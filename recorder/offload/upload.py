@@ -155,9 +155,10 @@ class Uploader:
     def send(self, item: Item, sha256: str | None = None) -> Sent:
         """Send ``item`` unless the bucket holds it; ``sha256`` if it was computed already."""
         one_part = item.size <= self.part_size
-        whole = self._part(item, 1) if one_part else b""
+        whole = None  # read only if it is needed: a file the bucket holds is not read at all
         if sha256 is None:
-            sha256 = hashlib.sha256(whole).hexdigest() if one_part else self.sha256(item)
+            whole = self._part(item, 1) if one_part else None
+            sha256 = hashlib.sha256(whole).hexdigest() if whole is not None else self.sha256(item)
         remote = self.store.head(item.key)
         if remote is not None:
             if remote.size == item.size and remote.sha256 == sha256:
@@ -173,6 +174,7 @@ class Uploader:
                     f"{item.size} bytes, sha256 {sha256}); nothing was sent"
                 )
         if one_part:
+            whole = self._part(item, 1) if whole is None else whole
             md5 = hashlib.md5(whole, usedforsecurity=False).digest()
             body = PacedBody(whole, self.pace)
             self.store.put(item.key, body, _md5_b64(md5), sha256, self._until())
