@@ -81,8 +81,9 @@ class FreeRequest:
         version = d.get("version_id")
         if version is not None and not isinstance(version, str):
             raise FormatError(f"'version_id' is {version!r:.40}; a string or null allowed")
-        fields = ("seq", "size", "sha256", "bucket", "key", "version_id", "retain_until")
-        return cls(**{k: d.get(k) for k in fields})
+        return cls(
+            d["seq"], d["size"], d["sha256"], d["bucket"], d["key"], version, d["retain_until"]
+        )
 
 
 def _request_path(state_dir: Path, seq: int) -> Path:
