@@ -7,11 +7,13 @@ directory and a directory of the cameras' public keys; the bucket is
 
 1. **Witness.** ``CAMERAS`` camera logs (real ``DeviceLog``\\ s under real Ed25519 keys; their
    leaves are synthetic, since cosigning needs no footage) each submit ``SUBMISSIONS``
-   checkpoints, one file more each time, with the consistency proof from the size last
-   cosigned, through the camera's own client (``witness_client.add_checkpoint``). One thread
-   per camera, all in this process: a submission is a few hundred microseconds of the client's
-   CPU against milliseconds of the witness's (two SQLite syncs), and the figure says how much
-   CPU each side used. The logs are grown before the clock starts, so the cameras' own syncs
+   checkpoints back to back, one file more each time, with the consistency proof from the size
+   last cosigned, through the camera's own client (``witness_client.add_checkpoint``): the
+   rate the witness sustains, and its latency when saturated. Then ``SUBMISSIONS`` more each,
+   paced to half that rate in all: the latency below saturation. One thread per camera, all in
+   this process: a submission is a few hundred microseconds of the client's CPU against
+   milliseconds of the witness's (an SQLite commit synced to disk), and the figure says how
+   much CPU each side used. The logs are grown before the clock starts, so the cameras' own syncs
    are not in it. Afterwards, each camera's row in the witness's SQLite state must stand at the
    last size it sent, with its root, and every answer must have been a 200 whose cosignature
    verifies.
@@ -129,8 +131,6 @@ def witness_process(root: Path, devices: list[Ed25519PublicKey]) -> Iterator[Wit
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            assert proc.stdout is not None
-            proc.stdout.close()
 
 
 def _listening(proc: subprocess.Popen[str], log: Path) -> str:
@@ -138,10 +138,11 @@ def _listening(proc: subprocess.Popen[str], log: Path) -> str:
     than START_TIMEOUT."""
     lines: queue.Queue[str | None] = queue.Queue()
 
-    def read() -> None:
+    def read() -> None:  # to the end, which the witness's exit brings
         assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
+        with proc.stdout:
+            for line in proc.stdout:
+                lines.put(line)
         lines.put(None)
 
     threading.Thread(target=read, daemon=True).start()
