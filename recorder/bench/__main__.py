@@ -15,6 +15,7 @@ from recorder.bench.camera import (
 from recorder.bench.common import encode_h264, tile
 from recorder.bench.console import bench_console_shutdown
 from recorder.bench.evidence import bench_evidence
+from recorder.bench.fleet import TITLE, bench_fleet
 from recorder.bench.offload import bench_offload
 from recorder.bench.tlog import bench_log_cost
 
@@ -43,6 +44,7 @@ def main() -> int:
     _print("Simulator: the whole daemon on the sim backend", bench_sim_speed())
     _print("Shutdown with a console session open (sim backend)", bench_console_shutdown())
     _print("Offload to a local Ceph RADOS Gateway (scripts/ceph-rgw)", bench_offload())
+    _print(TITLE, bench_fleet())
     return 0
 
 
