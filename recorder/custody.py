@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,17 +153,17 @@ class Custody:
 
     # --- cosigned checkpoints --------------------------------------------------------------
 
-    def _verified(self) -> list[Pinned]:
-        out = []
-        for path, data in kept(self.state_dir):
+    def _verified(self, above: int = -1, newest_first: bool = False) -> Iterator[Pinned]:
+        """The kept notes this camera signed and its witness cosigned, by size (only those
+        whose name gives a size above ``above``: the others are not even read)."""
+        for path, data in kept(self.state_dir, above=above, newest_first=newest_first):
             try:
-                out.append(open_checkpoint(data, self._pub, self._witness))
+                yield open_checkpoint(data, self._pub, self._witness)
             except NoteError as e:
                 log.warning("%s: not cosigned by this camera's witness: %s", path, e)
-        return out
 
     def _audit_cosigned(self, audit: Audit) -> None:
-        for p in sorted(self._verified(), key=lambda p: p.checkpoint.size):
+        for p in sorted(self._verified(above=self.audited), key=lambda p: p.checkpoint.size):
             if p.checkpoint.size <= self.audited:
                 continue
             audit(
@@ -195,7 +195,7 @@ class Custody:
         device_log = self._log()
         if device_log is None:
             return  # the log is unreadable (already audited as a fault): nothing is covered
-        covered = max(self._verified(), key=lambda p: p.checkpoint.size, default=None)
+        covered = next(self._verified(newest_first=True), None)  # the largest that verifies
         try:
             leaves = device_log.listing()
         except StateError as e:

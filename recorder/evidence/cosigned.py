@@ -42,14 +42,26 @@ def keep(state_dir: Path, note: Note) -> Path:
     return path
 
 
-def kept(state_dir: Path) -> Iterator[tuple[Path, bytes]]:
-    """Each kept note's path and bytes, in name order (unverified: the caller verifies).
-    Raises OSError if the directory cannot be listed."""
+def _named_size(path: Path) -> int:
+    """The size a note's name gives (``checkpoint-<size>.note``), or -1 for another name."""
+    digits = path.name.removeprefix("checkpoint-").removesuffix(".note")
+    return int(digits) if digits.isdigit() and len(digits) < 20 else -1
+
+
+def kept(
+    state_dir: Path, *, above: int = -1, newest_first: bool = False
+) -> Iterator[tuple[Path, bytes]]:
+    """Each kept note's path and bytes, by the size its name gives (unverified: the caller
+    verifies, and the note's own size is the one that counts); ``above`` skips the notes whose
+    name gives that size or less, without reading them. Raises OSError if the directory
+    cannot be listed."""
     directory = state_dir / COSIGNED
     try:
-        paths = sorted(p for p in directory.iterdir() if p.name.endswith(".note"))
+        paths = [p for p in directory.iterdir() if p.name.endswith(".note")]
     except FileNotFoundError:
         return
+    paths = [p for p in paths if _named_size(p) > above or _named_size(p) < 0]
+    paths.sort(key=lambda p: (_named_size(p), p.name), reverse=newest_first)
     for p in paths:
         try:
             yield p, p.read_bytes()
