@@ -42,7 +42,9 @@ _ENV = jinja2.Environment(
 )
 _ENV.filters["p"] = lambda v: "-" if v is None else printable(v)
 _ENV.filters["secs"] = lambda t: f"{t:.1f} s" if t % 1 else f"{t:.0f} s"
-_ENV.filters["shell_safe"] = lambda name: bool(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", name))
+_ENV.filters["shell_safe"] = lambda name: isinstance(name, str) and bool(
+    re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", name)  # pasted into a shell: nothing else
+)
 
 
 def _vclass(verdict: object) -> str:
