@@ -33,8 +33,15 @@ def _events() -> list[dict[str, Any]]:
         _event(0, "boot", 0),
         _event(1, "stealth_on", 5_000_000),
         _event(2, "mute", 6_000_000, recording_id=None),
-        _event(3, "record_start", T0 + 300_000, recording_id=RID, trigger="button",
-               trigger_us=T0, pre_roll_s=30.0),  # fmt: skip
+        _event(
+            3,
+            "record_start",
+            T0 + 300_000,
+            recording_id=RID,
+            trigger="button",
+            trigger_us=T0,
+            pre_roll_s=30.0,
+        ),
         _event(4, "marker", T0 + 45_000_000, recording_id=RID),
         _event(5, "unmute", T0 + 50_000_000, recording_id=RID),
         _event(6, "stealth_off", T0 + 55_000_000),
@@ -112,8 +119,15 @@ def _doc(forced: bool = False, outputs: list[dict[str, Any]] | None = None) -> d
 
 
 FIXES = [
-    {"t": f"2026-11-29T12:00:{s:02d}Z", "lat": 52.5 + s * 1e-5, "lon": 13.4 + s * 2e-5,
-     "alt_m": 34.0, "accuracy_m": 3.5, "speed_mps": 1.4, "mode": "3d"}  # fmt: skip
+    {
+        "t": f"2026-11-29T12:00:{s:02d}Z",
+        "lat": 52.5 + s * 1e-5,
+        "lon": 13.4 + s * 2e-5,
+        "alt_m": 34.0,
+        "accuracy_m": 3.5,
+        "speed_mps": 1.4,
+        "mode": "3d",
+    }
     for s in [*range(0, 20), *range(40, 60)]
 ]
 GAPS = [{"from": "2026-11-29T12:00:19Z", "to": "2026-11-29T12:00:40Z"}]
@@ -165,8 +179,12 @@ def test_the_route_breaks_where_the_fix_was_lost_and_places_start_end_and_marker
 
 
 def test_fixes_that_are_not_what_the_format_says_are_counted_not_drawn() -> None:
-    bad = [{"t": "yesterday", "lat": 1.0, "lon": 1.0}, {"t": FIXES[0]["t"], "lat": 95.0},
-           {"t": FIXES[0]["t"], "lat": float("nan"), "lon": 1.0}, "not a fix"]  # fmt: skip
+    bad = [
+        {"t": "yesterday", "lat": 1.0, "lon": 1.0},
+        {"t": FIXES[0]["t"], "lat": 95.0},
+        {"t": FIXES[0]["t"], "lat": float("nan"), "lon": 1.0},
+        "not a fix",
+    ]
     route = build_route(_output(fixes=[*bad, *FIXES[:3]]), [])
     assert route is not None and (route.fixes, route.skipped) == (3, 4)
 
@@ -278,8 +296,19 @@ def test_nothing_from_evidence_adds_markup(
     the report with plain ones: no tag, attribute or comment can come from evidence."""
 
     def report(d: str, o: str, r: str, a: str, k: str, why: str, n: str) -> str:
-        doc = _doc(outputs=[_output(device_id=d, officer_id=o, recording_id=r, trigger=a,
-                                    clock_source=a, reasons=[why], notes=[why])])  # fmt: skip
+        doc = _doc(
+            outputs=[
+                _output(
+                    device_id=d,
+                    officer_id=o,
+                    recording_id=r,
+                    trigger=a,
+                    clock_source=a,
+                    reasons=[why],
+                    notes=[why],
+                )
+            ]
+        )
         doc["verification"]["lines"][0] |= {"file": n, "reason": why}
         doc["inputs"][0]["file"] = n
         doc["unattributed_holes"] = [copy.deepcopy(doc["outputs"][0]["holes"][0]) | {"found": n}]

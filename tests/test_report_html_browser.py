@@ -40,7 +40,9 @@ def _tool(name: str) -> str:
     return path
 
 
-def chromium(args: list[str], timeout: float = BROWSER_TIMEOUT_S) -> subprocess.CompletedProcess[bytes]:
+def chromium(
+    args: list[str], timeout: float = BROWSER_TIMEOUT_S
+) -> subprocess.CompletedProcess[bytes]:
     """Run headless Chromium once, in a temporary profile; kill its process group on timeout."""
     with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile:
         cmd = [
@@ -261,7 +263,9 @@ def test_the_page_makes_no_network_request(exports: tuple[Export, Export], tmp_p
     dom = _dom(clean.html)
     assert all(v.startswith("data:image/jpeg;base64,") for _, _, v in dom.urls), dom.urls
     html = clean.html.read_text()
-    assert re.search(r"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;", html)
+    assert re.search(
+        r"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;", html
+    )
 
     def page_requests(path: Path) -> list[str]:
         log = tmp_path / f"{path.stem}.netlog.json"

@@ -30,8 +30,8 @@ from recorder.evidence.reader import Verdict, decrypt_file
 from recorder.evidence.source import Source
 from recorder.evidence.text import printable
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
-from recorder.export.report import write_html
 from recorder.export.recordings import Hole, Recording, plan, power_cut, time_hole
+from recorder.export.report import write_html
 
 __all__ = ["ExportRefused", "ExportReport", "export", "hole_summary"]
 

@@ -32,7 +32,10 @@ from recorder.export.report.timeline import Timeline, build_timeline
 __all__ = ["THUMBNAIL_EVERY_S", "load_audit", "render_html", "write_html"]
 
 THUMBNAIL_EVERY_S = 10.0
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'"
+)
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("recorder.export.report", "templates"),
@@ -42,8 +45,11 @@ _ENV = jinja2.Environment(
 )
 _ENV.filters["p"] = lambda v: "-" if v is None else printable(v)
 _ENV.filters["secs"] = lambda t: f"{t:.1f} s" if t % 1 else f"{t:.0f} s"
-_ENV.filters["shell_safe"] = lambda name: isinstance(name, str) and bool(
-    re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", name)  # pasted into a shell: nothing else
+_ENV.filters["shell_safe"] = lambda name: (
+    isinstance(name, str)
+    and bool(
+        re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", name)  # pasted into a shell: nothing else
+    )
 )
 
 

@@ -30,9 +30,7 @@ _M_PER_DEG = 111_320.0
 class Route:
     runs: list[list[tuple[float, float]]] = field(default_factory=list)
     """Polylines of consecutive fixes, in drawing coordinates."""
-    breaks: list[tuple[tuple[float, float], tuple[float, float], str]] = field(
-        default_factory=list
-    )
+    breaks: list[tuple[tuple[float, float], tuple[float, float], str]] = field(default_factory=list)
     """(last point before, first point after, what) for each lost fix."""
     start: tuple[float, float] | None = None
     end: tuple[float, float] | None = None
@@ -150,5 +148,5 @@ def _place(
 
 def _nice(x: float) -> float:
     """1, 2 or 5 times a power of ten, at most ``x``."""
-    p = 10 ** math.floor(math.log10(x))
-    return next(m * p for m in (5, 2, 1) if m * p <= x)
+    p = 10.0 ** math.floor(math.log10(x))
+    return next(m * p for m in (5.0, 2.0, 1.0) if m * p <= x)

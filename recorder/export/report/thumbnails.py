@@ -82,4 +82,4 @@ def _encoder(width: int, height: int) -> av.VideoCodecContext:
     enc.time_base = Fraction(1, 25)
     enc.bit_rate = 0
     enc.options = {"q:v": "4"}
-    return enc  # type: ignore[return-value]
+    return enc

@@ -150,15 +150,15 @@ def build_timeline(
         duration = max(0.0, t(events[window[1]].get("mono_us")) or 0.0)
     tl = Timeline(duration if duration else None)
     clock_set = output.get("clock_set") is True
-    if window and clock_set and (at := t(start.get("mono_us"))) is not None:
-        if isinstance(start.get("wall"), str):
-            tl.anchor = (at, start["wall"])
+    at = t(start.get("mono_us"))
+    if window and clock_set and at is not None and isinstance(start.get("wall"), str):
+        tl.anchor = (at, start["wall"])
 
     def wall(e: dict[str, Any]) -> str | None:
         w = e.get("wall")
         return w if clock_set and isinstance(w, str) else None
 
-    if window:
+    if window and isinstance(rid, str):
         _events_of(tl, events, window, rid, t, wall)
     for row in output.get("segment_pts_us") or []:
         if isinstance(row, list) and len(row) == 3 and all(type(v) is int for v in row):
