@@ -17,6 +17,7 @@ from recorder.bench.console import bench_console_shutdown
 from recorder.bench.evidence import bench_evidence
 from recorder.bench.fleet import TITLE, bench_fleet
 from recorder.bench.offload import bench_offload
+from recorder.bench.report import bench_report
 from recorder.bench.tlog import bench_log_cost
 
 
@@ -43,6 +44,7 @@ def main() -> int:
     _print(f"The camera's log at every file close, {title}", bench_log_cost(run, fps))
     _print("Simulator: the whole daemon on the sim backend", bench_sim_speed())
     _print("Shutdown with a console session open (sim backend)", bench_console_shutdown())
+    _print("The case report, report.html, for the demo's patrol (make demo)", bench_report())
     _print("Offload to a local Ceph RADOS Gateway (scripts/ceph-rgw)", bench_offload())
     _print(TITLE, bench_fleet())
     return 0

@@ -31,6 +31,7 @@ from recorder.evidence.source import Source
 from recorder.evidence.text import printable
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
 from recorder.export.recordings import Hole, Recording, plan, power_cut, time_hole
+from recorder.export.report import write_html
 
 __all__ = ["ExportRefused", "ExportReport", "export", "hole_summary"]
 
@@ -224,7 +225,7 @@ def export(
         for hole in rec.holes:
             file_span = (mp4.first_pts_us, mp4.duration_s) if mp4 else None
             time_hole(hole, layout, spans, file_span)
-        output = _output(rec, verdict, path, mp4, error)
+        output = _output(rec, verdict, path, mp4, error, spans)
         if (cut := power_cut(rec, layout, by_recording)) is not None:
             output["resumes"] = cut
         result.outputs.append(output)
@@ -237,7 +238,12 @@ def export(
 
 
 def _output(
-    rec: Recording, verdict: Verdict, path: Path, mp4: Mp4Result | None, error: str
+    rec: Recording,
+    verdict: Verdict,
+    path: Path,
+    mp4: Mp4Result | None,
+    error: str,
+    spans: dict[int, tuple[int, int]],
 ) -> dict[str, Any]:
     meta = rec.meta
     out: dict[str, Any] = {
@@ -264,6 +270,9 @@ def _output(
             "duration_s": round(mp4.duration_s, 6),
             "width": mp4.width,
             "height": mp4.height,
+            # device clock: file time 0, and each segment's first and last frame (report.html)
+            "first_pts_us": mp4.first_pts_us,
+            "segment_pts_us": [[seq, a, b] for seq, (a, b) in sorted(spans.items())],
         }
     else:
         out["error"] = error
@@ -294,6 +303,7 @@ def _write_reports(
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, out_dir / "report.json")
     (out_dir / "report.txt").write_text(render_text(doc))
+    write_html(doc, out_dir)
 
 
 def render_text(doc: dict[str, Any]) -> str:
@@ -336,7 +346,7 @@ def render_text(doc: dict[str, Any]) -> str:
             if o.get(key) is not None:
                 lines.append(f"    {key + ':':<14}{printable(o[key])}")
         if (cut := o.get("resumes")) is not None:
-            lines.append(f"    resumes:      {_resume_text(cut)}")
+            lines.append(f"    resumes:      {resume_text(cut)}")
         lines += [f"    because:      {printable(r)}" for r in o["reasons"]]
         for h in o["holes"]:
             lines += _hole_text(h)
@@ -363,7 +373,7 @@ def render_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _resume_text(cut: dict[str, Any]) -> str:
+def resume_text(cut: dict[str, Any]) -> str:
     """A recording the camera started by itself after a power cut, and what the cut cost."""
     gap = f"{cut['gap_s']} s" if cut["gap_s"] is not None else "a length no signed time gives"
     rid, torn = printable(cut["recording_id"]), printable(cut["torn_segment"])
