@@ -26,6 +26,7 @@ from recorder.evidence.header import Kind
 from recorder.evidence.keys import load_device_public
 from recorder.evidence.note import Verifier
 from recorder.offload.credentials import Credentials
+from recorder.offload.digest import Digest
 from recorder.offload.digests import DIGESTS, Digests
 from recorder.offload.errors import Busy, ConfigurationError, ObjectError
 from recorder.offload.pace import Pace
@@ -188,8 +189,8 @@ def offload(
             ThreadPoolExecutor(max_workers=FILES_AT_ONCE) as senders,
         ):
 
-            def digest(item: Item) -> str:
-                return known.get(item) or uploader.sha256(item)
+            def digest(item: Item) -> Digest:
+                return known.get(item) or uploader.digest(item)
 
             digests = {i.key: hasher.submit(digest, i) for i in plan.items}
 
@@ -214,7 +215,7 @@ def offload(
                 result.sent.append(outcome)
         result.bytes_sent = pace.sent
         for done in result.sent:
-            known.confirmed(done.item, done.remote.sha256 or "")
+            known.confirmed(done.item, Digest(done.remote.sha256 or "", done.remote.etag))
         known.save({i.key for i in files})
         if s.free_space and witnessed is not None:
             _offer_to_free(s, witnessed.size, result.sent)
