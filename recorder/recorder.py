@@ -151,8 +151,11 @@ class Recorder:
             evidence,
             device_pub,
             Verifier.parse(o["witness_vkey"]) if o["witness_vkey"] else None,
-            o["free_space"],
-            lambda: self.log,
+            free_space=o["free_space"],
+            bucket=o["bucket"],
+            part_size=o["part_mib"] * 1024 * 1024,
+            log_=lambda: self.log,
+            wall=devices.clock.wall,
         )
 
     # --- what the daemon calls ---------------------------------------------------------------
@@ -239,6 +242,10 @@ class Recorder:
             self._indicate("led", "warning", True)
 
     def close(self, reason: str = "shutdown") -> None:
+        try:
+            self.custody.close(self._audit_durably)
+        except Exception as e:  # shutting down goes on, whatever the state directory holds
+            self._fault(f"custody: {e!r}")
         now = self.devices.clock.monotonic()
         self._apply_events(until=float("inf"))
         self._do(self.machine.shutdown(now, reason))

@@ -8,14 +8,17 @@ already kept gains the new signature lines rather than losing the old ones.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 from recorder.evidence.checkpoint import Checkpoint
-from recorder.evidence.note import Note, NoteError
-from recorder.evidence.state import write_atomic
+from recorder.evidence.note import MAX_NOTE, Note, NoteError
+from recorder.evidence.state import read_regular, write_atomic
 
 __all__ = ["COSIGNED", "keep", "kept"]
+
+log = logging.getLogger("bodycam.custody")
 
 COSIGNED = "cosigned"
 """The directory in the state directory that holds the cosigned checkpoints."""
@@ -64,6 +67,8 @@ def kept(
     paths.sort(key=lambda p: (_named_size(p), p.name), reverse=newest_first)
     for p in paths:
         try:
-            yield p, p.read_bytes()
+            yield p, read_regular(p, MAX_NOTE)
         except FileNotFoundError:
             continue
+        except OSError as e:  # a FIFO, a link, a huge file: never read, never waited on
+            log.warning("%s: not read: %s", p, e.strerror or e)

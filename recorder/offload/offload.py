@@ -236,6 +236,7 @@ def _offer_to_free(s: Settings, covered: int, sent: list[Sent]) -> None:
                 item.leaf.seq,
                 remote.size,
                 remote.sha256,
+                remote.etag,
                 s.bucket,
                 item.key,
                 remote.version_id,
