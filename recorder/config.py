@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,18 @@ def _range(lo: float, hi: float) -> Callable[[Any], bool]:
 
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+
+def _url_ok(v: str) -> bool:
+    """An http:// or https:// URL whose host and port a client can use."""
+    if not _URL.match(v):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(v)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+        return bool(parts.hostname)
+    except ValueError:
+        return False
 
 
 def _witness_vkey_ok(v: str) -> bool:
@@ -279,7 +292,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "",
             str,
             'an http:// or https:// URL, or "" for AWS S3',
-            lambda v: v == "" or bool(_URL.match(v)),
+            lambda v: v == "" or _url_ok(v),
             "The S3 store evidence is offloaded to (Ceph RGW, MinIO, AWS).",
         ),
         "region": Key(
@@ -328,7 +341,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "",
             str,
             'an http:// or https:// URL, or "" (no witness)',
-            lambda v: v == "" or bool(_URL.match(v)),
+            lambda v: v == "" or _url_ok(v),
             "The agency witness each offload asks to cosign the camera's latest checkpoint.",
         ),
         "witness_vkey": Key(
