@@ -110,7 +110,7 @@ def test_a_never_set_clock_starts_in_2000_until_set() -> None:
     with pytest.raises(ValueError, match="clock source"):
         clock.set_wall(1_750_000_000.0, "none")
     with pytest.raises(ValueError, match="positive finite"):
-        clock.set_wall(float("nan"), "gps")
+        clock.set_wall(float("nan"), "gnss")
 
 
 def test_time_never_goes_backwards() -> None:
