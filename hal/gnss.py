@@ -88,8 +88,8 @@ class Gnss(ABC):
     - Reports reach :meth:`_report` from the backend's own thread (or the thread that advances a
       simulated clock); the receiver never blocks on the sink.
     - A report with a position is delivered to the sink as a :class:`Fix`; one without is not
-      (it only makes :attr:`has_fix` False). No fix is delivered twice, and none after
-      :meth:`stop` returns.
+      (it only makes :attr:`has_fix` False). Only a fix newer (by receiver time) than the last
+      one is delivered, so none twice; and none after :meth:`stop` returns.
     - A backend that loses its source (gpsd gone, garbage on the socket) records the error with
       :meth:`_set_fault` and keeps trying if it can; :attr:`fault` is None again once a report
       arrives. :meth:`stop` and :meth:`close` are safe to call twice; a closed receiver cannot
@@ -179,6 +179,8 @@ class Gnss(ABC):
             self._has_fix = fix is not None
             if fix is None:
                 return False
+            if self._last_fix is not None and fix.time <= self._last_fix.time:
+                return False  # gpsd may report one second again as more sentences come in
             self._last_fix = fix
             sink = self._sink if self._running else None
             if sink is None:
