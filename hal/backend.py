@@ -11,8 +11,8 @@ from typing import Literal
 from hal.battery import Battery
 from hal.camera import Camera
 from hal.clock import Clock
-from hal.gnss import Gnss
 from hal.errors import BackendError
+from hal.gnss import Gnss
 from hal.indicators import Indicators
 from hal.inputs import Inputs
 from hal.keystore import KeyStore

@@ -14,6 +14,7 @@ reasons for writing this rather than using a library are in docs/decisions.md ("
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import socket
@@ -149,10 +150,8 @@ class GpsdClient:
     def close(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def _message(self, deadline: float) -> dict[str, Any]:

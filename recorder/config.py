@@ -255,9 +255,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             lambda v: 1 <= len(v) <= 253 and not any(c.isspace() for c in v),
             "Where gpsd listens (it owns the receiver's UART). Pi only.",
         ),
-        "gpsd_port": Key(
-            2947, int, "1 to 65535", _range(1, 65535), "gpsd's TCP port. Pi only."
-        ),
+        "gpsd_port": Key(2947, int, "1 to 65535", _range(1, 65535), "gpsd's TCP port. Pi only."),
     },
     "sim": {
         "speed": Key(

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from hal.backend import Backend, Devices, DeviceSettings
 from hal.camera import EncodedFrame
-from hal.gnss import Fix
 from hal.errors import HalError
+from hal.gnss import Fix
 from hal.inputs import InputEvent
 from hal.registry import load_backend
 from recorder.config import Config, ConfigError

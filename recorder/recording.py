@@ -113,9 +113,7 @@ class RecordingWriter:
         self._place(frame, live=True)
         self._write_sealed()
 
-    def add_pre_roll(
-        self, frames: Sequence[EncodedFrame], samples: Sequence[Frame] = ()
-    ) -> None:
+    def add_pre_roll(self, frames: Sequence[EncodedFrame], samples: Sequence[Frame] = ()) -> None:
         """Take a trigger's pre-event frames, and the sensor samples of their time, and make
         them durable at once: every record of the pre-roll, the last partial one included, in
         one write and one sync. The pre-roll stays in the first segment, so no segment rolls

@@ -95,11 +95,13 @@ def _offset_m(a: Waypoint, b: Waypoint) -> tuple[float, float]:
 
 def _number(raw: Mapping[str, Any], key: str, where: str, lo: float, hi: float) -> float:
     value = raw.get(key)
-    ok = not isinstance(value, bool) and isinstance(value, int | float)
-    if not (ok and math.isfinite(value) and lo <= value <= hi):  # type: ignore[arg-type]
-        got = "missing" if key not in raw else f"got {value!r}"
-        raise RouteError(f"{where}: key {key!r}: {got}; allowed: a number within {lo:g}..{hi:g}")
-    return float(value)  # type: ignore[arg-type]
+    number = (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    )
+    if number is not None and math.isfinite(number) and lo <= number <= hi:
+        return number
+    got = "missing" if key not in raw else f"got {value!r}"
+    raise RouteError(f"{where}: key {key!r}: {got}; allowed: a number within {lo:g}..{hi:g}")
 
 
 def _only(raw: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:

@@ -79,7 +79,9 @@ class SimHarness:
 
 class PiHarness:
     def __init__(self) -> None:
-        sentences = [second(UTC0 + k, ROUTE.at(k) if ROUTE.has_fix(k) else None) for k in range(SECONDS)]
+        sentences = [
+            second(UTC0 + k, ROUTE.at(k) if ROUTE.has_fix(k) else None) for k in range(SECONDS)
+        ]
         self.counts = [len(s) for s in sentences]
         self.fake = GpsFake([line for s in sentences for line in s])
         self.clock = SimClock(start_wall=SIM_START_WALL)
@@ -94,7 +96,7 @@ class PiHarness:
         for k in range(self.played, self.played + n):
             before = self.gnss.reports
             self.fake.feed(self.counts[k])
-            self._wait(lambda: self.gnss.reports > before)
+            self._wait(lambda before=before: self.gnss.reports > before)  # type: ignore[misc]
         self.played += n
 
     def _watching(self) -> bool:

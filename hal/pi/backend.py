@@ -6,7 +6,8 @@ shows up as a BackendError naming the backend and the module when the devices ar
 
 Devices: PiCamera (picamera2), PiClock (system clock, timesyncd, RTC), GPIO inputs and
 indicators on gpiozero's LGPIOFactory with the pins of DeviceSettings, the MAX17048 fuel gauge
-on I2C bus 1 at 0x36, the GNSS receiver through gpsd (PiGnss; gpsd owns the UART), the evidence volume measured with statvfs, and the device key in
+on I2C bus 1 at 0x36, the GNSS receiver through gpsd (PiGnss; gpsd owns the UART), the
+evidence volume measured with statvfs, and the device key in
 ``<state_dir>/device.key``. ``speed``, ``clock_never_set`` and ``storage_capacity_bytes`` are
 simulator settings and are ignored here.
 """

@@ -174,9 +174,12 @@ def tag_location(path: Path, location: str) -> None:
     """Give a finished MP4 its ``location`` tag by a stream copy (no decoding)."""
     tmp = path.with_name(f".{path.name}.location.tmp")
     try:
-        with av.open(str(path)) as src, av.open(
-            str(tmp), "w", format="mp4", container_options={"movflags": "+faststart"}
-        ) as dst:
+        with (
+            av.open(str(path)) as src,
+            av.open(
+                str(tmp), "w", format="mp4", container_options={"movflags": "+faststart"}
+            ) as dst,
+        ):
             dst.metadata.update({**src.metadata, "location": location})
             video = src.streams.video[0]
             out = dst.add_stream_from_template(video)
