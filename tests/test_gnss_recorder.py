@@ -188,3 +188,28 @@ def test_a_recording_that_begins_in_a_tunnel_gets_its_location_afterwards(
     info = json.loads(probe.stdout)
     assert info["format"]["tags"]["location"].startswith(iso6709(rec["fixes"][0])[:17])
     assert int(info["streams"][0]["nb_frames"]) == rec["frames"]
+
+
+def test_status_shows_the_fix_or_no_fix_and_its_age(tmp_path: Path) -> None:
+    from recorder.console import readable
+    from recorder.console.commands import _value
+    from recorder.daemon import Daemon
+
+    cam = SimDevice.provision(tmp_path)
+    daemon = Daemon(cam.config)
+    seen: dict[int, dict[str, Any]] = {}
+
+    def look(d: Daemon) -> None:
+        assert d.recorder is not None and d.devices is not None
+        now = d.devices.clock.monotonic()
+        for at in (5, 26, 31):  # before the press, with a fix; later in the tunnel (28..33)
+            if at not in seen and now >= at:
+                seen[at] = d.recorder.status()
+
+    daemon.on_loop = look
+    assert daemon.run(patrol(tmp_path)) == 0
+    assert seen[5]["gnss"] == "3d" and seen[5]["gnss_fix_age_s"] < 1.5
+    assert seen[26]["gnss_lat"] == pytest.approx(50.8468, abs=1e-3)
+    assert seen[31]["gnss"] == "no fix" and 2.5 <= seen[31]["gnss_fix_age_s"] <= 4.5
+    text = readable.lines(seen[31], _value)
+    assert "gnss: no fix" in text and any(ln.startswith("gnss_fix_age_s: ") for ln in text)
