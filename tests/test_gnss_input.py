@@ -186,6 +186,15 @@ FIXES = st.builds(
 
 
 @given(FIXES)
+def test_a_fix_sample_is_compact_json_with_sorted_keys(fix: Fix) -> None:
+    data = fix_sample(fix)
+    body = json.loads(data)["fix"]
+    assert list(body) == sorted(body) and b" " not in data
+    assert body["lat"] == pytest.approx(fix.lat, abs=1e-7) and body["mode"] == fix.mode
+    assert (body["alt_m"] is None) == (fix.alt_m is None)
+
+
+@given(FIXES)
 def test_a_fix_sample_reads_back_as_written(fix: Fix) -> None:
     got = read_fix(fix_sample(fix))
     assert got is not None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,20 +35,23 @@ def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
+def _num(value: float | None, digits: int) -> str:
+    return "null" if value is None else f"{value:.{digits}f}"
+
+
 def fix_sample(fix: Fix) -> bytes:
-    """The sensor-frame data for ``fix`` (compact, sorted keys)."""
-    body = {
-        "t": _utc(fix.time),
-        "mode": fix.mode,
-        "lat": round(fix.lat, 7),
-        "lon": round(fix.lon, 7),
-        "alt_m": None if fix.alt_m is None else round(fix.alt_m, 2),
-        "eph_m": None if fix.eph_m is None else round(fix.eph_m, 2),
-        "epv_m": None if fix.epv_m is None else round(fix.epv_m, 2),
-        "speed_mps": None if fix.speed_mps is None else round(fix.speed_mps, 3),
-        "track_deg": None if fix.track_deg is None else round(fix.track_deg, 2),
-    }
-    return json.dumps({"fix": body}, sort_keys=True, separators=(",", ":")).encode()
+    """The sensor-frame data for ``fix``: compact JSON, keys sorted, numbers with fixed decimals
+    (lat/lon 7, speed 3, the rest 2). Spelt out rather than ``json.dumps``: it runs once a
+    second on the recorder's thread, within a budget (recorder/bench/gnss.py)."""
+    whole = int(fix.time // 1)
+    millis = min(999, int((fix.time - whole) * 1000 + 0.5))
+    t = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return (
+        f'{{"fix":{{"alt_m":{_num(fix.alt_m, 2)},"eph_m":{_num(fix.eph_m, 2)},'
+        f'"epv_m":{_num(fix.epv_m, 2)},"lat":{fix.lat:.7f},"lon":{fix.lon:.7f},'
+        f'"mode":"{fix.mode}","speed_mps":{_num(fix.speed_mps, 3)},"t":"{t}.{millis:03d}Z",'
+        f'"track_deg":{_num(fix.track_deg, 2)}}}}}'
+    ).encode()
 
 
 def _number(body: dict[str, Any], key: str, lo: float, hi: float, nullable: bool) -> float | None:
