@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from hal.gnss import Fix
 from recorder.evidence.header import (
     Header,
     Kind,
@@ -34,11 +35,10 @@ from recorder.evidence.header import (
     header_signed,
 )
 from recorder.evidence.keys import Ed25519Signer, key_id, raw_public
-from hal.gnss import Fix
 from recorder.evidence.media import Frame, encode_frames
-from recorder.evidence.sensor import fix_sample
 from recorder.evidence.recipients import wrap
 from recorder.evidence.records import RECORD_HEAD, RecordType, next_chain, record_signed
+from recorder.evidence.sensor import fix_sample
 from recorder.evidence.stream import PayloadCipher
 from recorder.evidence.writer import EvidenceFile, Signer
 
