@@ -121,15 +121,16 @@ class RecordingWriter:
         pending = iter(samples)
         sample = next(pending, None)
         for frame in frames:
-            self._place(frame, live=False)
-            while sample is not None and sample.pts_us <= frame.timestamp_us:
+            # As live (Recorder.fix): a sample goes in before the first frame not older than it.
+            while sample is not None and sample.pts_us <= frame.timestamp_us and self.is_open:
                 self.sample(sample)
                 sample = next(pending, None)
+            self._place(frame, live=False)
+            if self._sealed_bytes >= _PRE_ROLL_CHUNK:
+                self._write_sealed(sync=False)  # bounded memory: the buffer is not copied whole
         while sample is not None:  # between the newest buffered frame and the press
             self.sample(sample)
             sample = next(pending, None)
-            if self._sealed_bytes >= _PRE_ROLL_CHUNK:
-                self._write_sealed(sync=False)  # bounded memory: the buffer is not copied whole
         self._seal()
         self._write_sealed()
 
