@@ -253,6 +253,23 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "Below this: warning LED, haptic and audit event.",
         ),
     },
+    "gnss": {
+        "enabled": Key(
+            True,
+            bool,
+            "true or false",
+            doc="Read fixes from gpsd: positions in the evidence, and the time for a clock "
+            "never set. false: no receiver (STATUS? says so).",
+        ),
+        "gpsd_host": Key(
+            "127.0.0.1",
+            str,
+            "a host name or address, 1-253 characters",
+            lambda v: 1 <= len(v) <= 253 and not any(c.isspace() for c in v),
+            "Where gpsd listens (it owns the receiver's UART). Pi only.",
+        ),
+        "gpsd_port": Key(2947, int, "1 to 65535", _range(1, 65535), "gpsd's TCP port. Pi only."),
+    },
     "sim": {
         "speed": Key(
             "max",
@@ -447,8 +464,8 @@ def parse(raw: Mapping[str, Any], source: str = "config") -> Config:
         problems.append("offload.witness_url and witness_vkey: both are set, or neither")
     if o["free_space"] and not o["witness_vkey"]:
         problems.append(
-            "offload.free_space = true: needs a witness (offload.witness_url and witness_vkey), "
-            "since only a cosigned checkpoint may free a file"
+            "offload.free_space = true: must be false without a witness (offload.witness_url "
+            "and witness_vkey), since only a cosigned checkpoint may free a file"
         )
     pins = list(values["pins"].values())
     if len(set(pins)) != len(pins):

@@ -45,6 +45,7 @@ KEYS = [(s, k) for s, keys in SCHEMA.items() for k in keys]
 
 
 @given(st.sampled_from(KEYS), VALUES)
+@example(("offload", "free_space"), True)  # refused by a rule across keys: named all the same
 def test_any_value_is_accepted_or_refused_by_name(key: tuple[str, str], value: object) -> None:
     section, name = key
     if value is None:

@@ -29,6 +29,14 @@ from recorder.evidence.media import STREAM_VIDEO, Frame, decode_frames
 from recorder.evidence.reader import Verdict, decrypt_file
 from recorder.evidence.source import Source
 from recorder.evidence.text import printable
+from recorder.export.location import (
+    FixCollector,
+    first_fix_ahead,
+    fix_gaps,
+    gpx,
+    iso6709,
+    tag_location,
+)
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
 from recorder.export.recordings import Hole, Recording, plan, power_cut, time_hole
 from recorder.export.report import write_html
@@ -204,16 +212,23 @@ def export(
             f"; missing {', '.join(h.span for h in rec.holes)}" if rec.holes else ""
         )
         mp4: Mp4Result | None = None
+        located = FixCollector(())
         if not rec.segments:
             error = f"none of its segments ({rec.span}) is here"
         else:
             try:
+                located = FixCollector(_frames(rec, device_pub, identity, advance, spans))
+                first_fix, frames = first_fix_ahead(iter(located))
+                if first_fix is not None:
+                    tags["location"] = iso6709(first_fix)
                 mp4 = remux_to_mp4(
-                    _frames(rec, device_pub, identity, advance, spans),
+                    frames,
                     path,
                     creation_time=start if meta.get("clock_set", False) else None,
                     metadata=tags,
                 )
+                if first_fix is None and located.fixes:  # it began without a fix
+                    tag_location(path, iso6709(located.fixes[0]))
             except (RemuxError, DecryptError) as e:
                 error = str(e)
                 result.undecryptable |= isinstance(e, NoRecipientError)
@@ -226,6 +241,7 @@ def export(
             file_span = (mp4.first_pts_us, mp4.duration_s) if mp4 else None
             time_hole(hole, layout, spans, file_span)
         output = _output(rec, verdict, path, mp4, error, spans)
+        output |= _location(located, path, f"{meta.get('device_id', '?')} {rec.recording_id}")
         if (cut := power_cut(rec, layout, by_recording)) is not None:
             output["resumes"] = cut
         result.outputs.append(output)
@@ -276,6 +292,22 @@ def _output(
         }
     else:
         out["error"] = error
+    return out
+
+
+def _location(located: FixCollector, mp4: Path, name: str) -> dict[str, Any]:
+    """The recording's fixes and lost-fix spans for report.json, and its GPX file."""
+    out: dict[str, Any] = {
+        "fixes": located.fixes,
+        "fix_gaps": fix_gaps(located.fixes, located.video_span_utc()),
+    }
+    if located.bad:
+        out["fix_problems"] = located.bad[:20]
+    if located.fixes:
+        track = mp4.with_name(mp4.name.removesuffix(".mp4") + ".gpx")
+        track.write_text(gpx(name, located.fixes, out["fix_gaps"]), encoding="utf-8")
+        out["gpx"] = track.name
+        out["gpx_sha256"] = _sha256_file(track)
     return out
 
 
