@@ -21,6 +21,7 @@ from recorder.custody import FREE, Custody, FreeRequest, request_free
 from recorder.evidence.audit import rfc3339
 from recorder.evidence.chain import EXIT_OK
 from recorder.evidence.cosigned import COSIGNED
+from recorder.evidence.keys import key_id, raw_public
 from recorder.evidence.note import Verifier
 from recorder.evidence.pinning import Witness as Trusted
 from recorder.evidence.pinning import open_checkpoint, pin
@@ -155,7 +156,7 @@ def _request(dock: Dock, seq: int, size: int | None = None) -> Path:
             len(data) if size is None else size,
             hashlib.sha256(data).hexdigest(),
             "evidence",
-            f"k/media/{seq:08d}.bcam",
+            f"{key_id(raw_public(dock.cam.device_pub)).hex()}/media/{seq:08d}.bcam",
             "v1",
             "2031-01-01T00:00:00+00:00",
         ),
@@ -182,13 +183,14 @@ def test_a_segment_is_freed_only_when_covered_and_audited_and_verify_accounts_fo
     assert not first.exists() and not request.exists()
     (freed,) = dock.events("freed")
     assert (freed["stream"], freed["seq"], freed["checkpoint"]) == ("media", 1, cosigned.size)
-    assert freed["bucket"] == "evidence" and freed["key"] == "k/media/00000001.bcam"
+    kid = key_id(raw_public(dock.cam.device_pub)).hex()
+    assert freed["bucket"] == "evidence" and freed["key"] == f"{kid}/media/00000001.bcam"
 
     report = dock.cam.verify()
     assert report.exit_code == EXIT_OK, [str(ln) for ln in report.lines]
     (line,) = [ln for ln in report.lines if ln.kind == "segment" and ln.seq == "1"]
-    assert line.verdict is Verdict.OK and "freed" in line.reason
-    assert "in the bucket as evidence/k/media/00000001.bcam" in line.reason
+    assert line.verdict is Verdict.OK and "freed (the camera's word)" in line.reason
+    assert f"confirm it with bodycam verify s3://evidence/{kid}" in line.reason
 
     # Pinned by the cosigned checkpoint, with the camera's listing: nothing is withheld.
     pinned = [open_checkpoint(cosigned.path.read_bytes(), dock.cam.device_pub, [_trusted(dock)])]
