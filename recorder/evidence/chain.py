@@ -551,17 +551,14 @@ def bucket_key(key_id: str, seq: int) -> str:
 
 def _contradiction(f: Freed, s: _Stream, facts: _AuditFacts, key_id: str) -> str:
     """What signed evidence says against a ``freed`` event, in words, or "": the key is not the
-    segment's, or its records and chain are not what the successor's link, the audit log's
-    ``segment_close`` or the furthest head an event carries say of it."""
+    segment's, or its records and chain are not what the successor's link, the furthest head
+    an event carries or the audit log's ``segment_close`` say of it."""
     if f.key != bucket_key(key_id, f.seq):
         return f"its key {f.key!r} is not the segment's, {bucket_key(key_id, f.seq)}"
     succ = s.genuine.get(f.seq + 1)
     link = succ.outcome.header.prev if succ and succ.outcome.header else None
     if link is not None and (link.records, link.chain) != (f.records, f.chain):
         return f"#{f.seq + 1} links to another file"
-    closed = facts.closed.get(f.seq)
-    if closed is not None and closed[0] != f.records:
-        return f"audit #{closed[1]} saw it closed with {closed[0]} records, not {f.records}"
     head = facts.heads.get(f.seq)
     if head is not None:
         records, chain, audit_seq, n = head
@@ -569,6 +566,9 @@ def _contradiction(f: Freed, s: _Stream, facts: _AuditFacts, key_id: str) -> str
             return f"audit #{audit_seq} event {n} saw {records} records of it, not {f.records}"
         if records == f.records and chain != f.chain:
             return f"audit #{audit_seq} event {n} saw other records of it"
+    closed = facts.closed.get(f.seq)
+    if closed is not None and closed[0] != f.records:
+        return f"audit #{closed[1]} saw it closed with {closed[0]} records, not {f.records}"
     return ""
 
 
