@@ -15,7 +15,7 @@ import pytest
 
 from recorder.cli import main
 from recorder.evidence.audit import AuditLog
-from recorder.evidence.header import Kind
+from recorder.evidence.header import Kind, Link
 from recorder.evidence.keys import Ed25519Signer, key_id, load_device_private, raw_public
 from recorder.evidence.state import EvidenceStream
 from recorder.evidence.tlog import LEAVES, DeviceLog
@@ -26,14 +26,29 @@ from tests.test_pinning import withhold_the_newest_shift as withhold
 from tests.test_streams_link import two_shifts
 
 
+def signer(cam: SimDevice) -> Ed25519Signer:
+    return Ed25519Signer(load_device_private(cam.config.state_dir / DEVICE_KEY))
+
+
+def camera_log(cam: SimDevice) -> DeviceLog:
+    return DeviceLog(cam.config.state_dir, cam.device_pub, signer(cam).sign)
+
+
 def camera_signs(cam: SimDevice, *events: dict[str, Any]) -> None:
     """The daemon logs ``events`` in an audit log of their own, finished and logged as a leaf
     of the camera's log (a new checkpoint signed), as it logs any event."""
-    state = cam.config.state_dir
-    signer = Ed25519Signer(load_device_private(state / DEVICE_KEY))
-    log = DeviceLog(state, cam.device_pub, signer.sign)
+    log = camera_log(cam)
+
+    def finished(kind: Kind, link: Link) -> None:
+        log.add(kind, link)
+
     stream = EvidenceStream(
-        cam.evidence, state, Kind.AUDIT, signer, cam.device_pub, on_finished=log.add
+        cam.evidence,
+        cam.config.state_dir,
+        Kind.AUDIT,
+        signer(cam),
+        cam.device_pub,
+        on_finished=finished,
     )
     audit = AuditLog(stream, {"device_id": "BC-TEST", "boot_id": "freeing"})
     for e in events:
@@ -45,13 +60,10 @@ def kid(cam: SimDevice) -> str:
     return key_id(raw_public(cam.device_pub)).hex()
 
 
-def freed(cam: SimDevice, seq: int, **changes: Any) -> dict[str, Any]:
-    """The ``freed`` event an honest daemon logs for segment ``seq`` (its leaf, the bucket's
-    key, the checkpoint that covers the log now), with ``changes``."""
-    state = cam.config.state_dir
-    log = DeviceLog(
-        state, cam.device_pub, Ed25519Signer(load_device_private(state / DEVICE_KEY)).sign
-    )
+def freed(cam: SimDevice, seq: int) -> dict[str, Any]:
+    """The ``freed`` event an honest daemon logs for segment ``seq``: its leaf, the bucket's
+    key, the checkpoint that covers the log now."""
+    log = camera_log(cam)
     leaf = next(lf for lf in log.listing() if lf.kind is Kind.MEDIA and lf.seq == seq)
     data = (cam.evidence / f"segment-{seq:08d}.bcam").read_bytes()
     return {
@@ -67,7 +79,6 @@ def freed(cam: SimDevice, seq: int, **changes: Any) -> dict[str, Any]:
         "retain_until": "2031-01-01T00:00:00+00:00",
         "checkpoint": log.tree.size,
         "witness_time": "2027-01-15T08:00:00.000000Z",
-        **changes,
     }
 
 
@@ -170,11 +181,8 @@ def test_a_freed_event_whose_segment_the_checkpoint_it_names_does_not_cover_is_t
     its index: it must be below the checkpoint the event names (and its records and chain the
     event's); else the event is TAMPERED and accounts for nothing."""
     honest = freed(cam, 1)
-    state = cam.config.state_dir
-    log = DeviceLog(
-        state, cam.device_pub, Ed25519Signer(load_device_private(state / DEVICE_KEY)).sign
-    )
-    index = next(i for i, lf in enumerate(log.listing()) if lf.kind is Kind.MEDIA and lf.seq == 1)
+    listing = camera_log(cam).listing()
+    index = next(i for i, lf in enumerate(listing) if lf.kind is Kind.MEDIA and lf.seq == 1)
     cp = free(cam, {**honest, "checkpoint": index})
     code, lines = verify(cam, capsys)
     assert code == 0, lines  # without the listing, nothing contradicts it
