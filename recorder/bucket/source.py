@@ -69,7 +69,7 @@ _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 class BadArgument(EvidenceError):
     """A bad command line: the URL names one device's key id and --device-pub is another's, or
-    the endpoint is not an http(s) URL."""
+    the endpoint is not an http(s) URL, or the region not a region."""
 
     exit_code = 2
 

@@ -19,6 +19,11 @@ reserved number, in signed sequence order:
   held to what its successor signed about that number. Anything else under such a name (a FIFO,
   a directory, a device) is UNREADABLE on a line of its own and stands in for nothing.
 
+A media segment that is not there but that a ``freed`` event names (spec section 10.2) is OK on
+the camera's word where the source is a copy of the camera's files (``Source.freed_excuses``),
+TAMPERED where signed evidence contradicts the event (:func:`_contradiction`), and MISSING in
+the bucket, the store of record, whatever the event says.
+
 It also cross-checks the media stream against the audit log's ``segment_open`` and
 ``segment_close`` events and media heads, and the audit stream against the media headers'
 ``audit_seq``, which catches the deletion or truncation of the newest files.
@@ -61,8 +66,8 @@ EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: no code a verdict uses
 EXIT_CODES = {
     EXIT_OK: "every file and stream is OK",
     EXIT_INCOMPLETE: "nothing worse than INCOMPLETE (power cuts)",
-    EXIT_USAGE: "bad command line (a bad s3:// URL or --endpoint, or a --device-pub that is not "
-    "the key id the URL names)",
+    EXIT_USAGE: "bad command line (a bad s3:// URL, --endpoint or --region, or a --device-pub "
+    "that is not the key id the URL names)",
     EXIT_FAILED: "at least one TAMPERED, MISSING, FOREIGN or MALFORMED",
     EXIT_UNREADABLE: "nothing worse than UNREADABLE: a file, the evidence directory or a key "
     "could not be read, or the bucket is missing, refuses the credentials (or there are none) "
