@@ -7,7 +7,10 @@ exactly one leaf (a file closed, found torn, or reserved and never written), so 
 size N means that the highest media and audit numbers finished add up to N: files withheld from
 the ends of *both* streams show as a shortfall, from the checkpoint alone. With the camera's
 listing of its leaves (``tlog.leaves``), checked against the root, the reader names each file the
-checkpoint covers: absent is MISSING ("withheld"), different is TAMPERED.
+checkpoint covers: absent is MISSING ("withheld"), different is TAMPERED; a ``freed`` event whose
+segment the listing does not put among the files of the checkpoint it names is TAMPERED. Of
+several versions of the listing (a bucket keeps each), :func:`choose_listing` takes the longest
+the checkpoints agree with.
 """
 
 from __future__ import annotations
