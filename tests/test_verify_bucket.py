@@ -16,20 +16,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hal.camera import EncodedFrame
 from hal.inputs import InputEvent
-from recorder.bucket.source import Store, open_bucket
+from recorder.bucket.source import BadArgument, Store, open_bucket
 from recorder.bucket.url import BadURL, parse_url
 from recorder.cli import main
 from recorder.evidence.chain import verify_dir
 from recorder.evidence.keys import key_id, raw_public
 from recorder.evidence.tlog import LEAVES
+from recorder.offload.credentials import Credentials
 from recorder.offload.offload import Settings, offload
+from recorder.offload.store import make_client
+from tests.profiles import examples
 from tests.s3 import S3
 from tests.simdevice import SimDevice
+from tests.test_freed_verify import camera_signs, freed
 from tests.test_mp4 import ffprobe
 from tests.test_offload import configure, keep_cosigned
 from tests.test_pinning import vkey
@@ -213,6 +217,54 @@ def test_every_version_is_read_even_one_a_delete_marker_hides(
     assert len(versions) == 2
     assert sorted(lines[f]["verdict"] for f in versions) == ["OK", "TAMPERED"]
     assert code == 3
+
+
+def test_a_segment_freed_on_the_camera_but_not_in_the_bucket_is_missing_from_the_bucket(
+    s3: S3, store: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bucket is the store of record: a ``freed`` event, which root on the camera can have
+    the daemon sign, is the camera's word (OK in its directory, to be confirmed), and accounts
+    for nothing the bucket does not hold, pinned or not."""
+    cam = two_shifts(tmp_path / "cam")
+    camera_signs(cam, freed(cam, 1))
+    note = keep_cosigned(cam)
+    o = Offloaded(cam, s3.bucket(), note, key_id(raw_public(cam.device_pub)).hex())
+    send(cam, s3, o.bucket)
+    first = cam.segments()[0]
+    first.unlink()
+    code, out, _ = run(capsys, "verify", str(cam.evidence), "--device-pub", o.pub)
+    assert code == 0 and "freed (the camera's word): audit #3 event 0; confirm it with " in out
+    bucket = copy(s3, o, skip=frozenset({o.key(first.name)}))  # never sent, or lost
+    for pins in ([], ["--witness-pub", vkey()]):
+        code, report = verdicts(capsys, f"s3://{bucket}", o, *store, *pins)
+        assert code == 3
+        missing = [ln["reason"] for ln in report["lines"] if ln["verdict"] == "MISSING"]
+        assert "freed on the camera (audit #3 event 0), but not in the bucket" in missing
+        if pins:  # and the checkpoint's listing does not count it as there either
+            assert "withheld: covered by the checkpoint of 2027-01-15T08:00:00.000000Z" in missing
+
+
+def test_one_more_version_of_the_listing_does_not_decide_the_verdict(
+    offloaded: Offloaded, s3: S3, store: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Anyone who may put objects may put a new version of ``log/leaves`` (each offload run
+    does): verify uses the longest version the checkpoints' roots agree with, and says which
+    it did not use and why."""
+    o = offloaded
+    bucket = s3.bucket()
+    send(o.cam, s3, bucket)
+    key = f"{o.kid}/log/leaves"
+    real = (o.cam.config.state_dir / LEAVES).read_bytes()
+    bad = bytearray(real + real[-61:])  # one leaf more
+    bad[60] ^= 1  # and another chain for the first
+    md5 = base64.b64encode(hashlib.md5(bad).digest()).decode()
+    put = s3.client().put_object(Bucket=bucket, Key=key, Body=bytes(bad), ContentMD5=md5)
+    code, out, _ = run(
+        capsys, "verify", f"s3://{bucket}", "--device-pub", o.pub, "--witness-pub", vkey(), *store
+    )
+    assert code == 0, out
+    assert f"not used: {key}?versionId={put['VersionId']} (does not match the checkpoint of " in out
+    assert "OK         checkpoint" in out and "overall: OK" in out
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -477,6 +529,68 @@ def test_bucket_options_with_a_directory_are_a_usage_error(
         capsys, "verify", "s3://bucket", "--device-pub", device_pub, "--endpoint", "ftp://x"
     )
     assert code == 2 and "expected http(s)://HOST[:PORT]" in one_line(err)
+
+
+_HOSTS = st.text(alphabet="abz09.-_[]:@/?#%\\ \n\x00é", max_size=24)
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(endpoint=st.text(max_size=40) | st.builds("http://{}".format, _HOSTS))
+@example(endpoint="http://[::1")
+@example(endpoint="http://[::1]:9000")
+@example(endpoint="http://a_b")
+@example(endpoint="http://h:99999")
+@example(endpoint="http://h:0")
+@example(endpoint="http://h:x")
+@example(endpoint="http://h\n")
+@example(endpoint="http://-h")
+def test_any_endpoint_is_one_the_client_takes_or_a_clear_refusal(endpoint: str) -> None:
+    """Whatever --endpoint (or $BODYCAM_S3_ENDPOINT) says: a BadArgument (exit 2) naming where
+    it came from, on one line, or an endpoint the S3 client takes without complaint."""
+    for given_, environ in ((endpoint, {}), (None, {"BODYCAM_S3_ENDPOINT": endpoint})):
+        try:
+            store = Store.of(given_, None, None, environ)
+        except BadArgument as e:
+            where = "--endpoint" if given_ is not None else "$BODYCAM_S3_ENDPOINT"
+            assert str(e).startswith(f"{where} {endpoint[:200]!r}: ")
+            assert "expected http(s)://HOST[:PORT]" in str(e) and "\n" not in str(e)
+            continue
+        make_client(store.endpoint, store.region, Credentials("id", "secret", None))
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(region=st.text(max_size=40) | st.from_regex(r"[a-z0-9-]{1,40}", fullmatch=True))
+@example(region="bad region!")
+@example(region="x_y")
+@example(region="-")
+@example(region="123")
+@example(region="us-east-1\n")
+def test_any_region_is_one_the_client_takes_or_a_clear_refusal(region: str) -> None:
+    for given_, environ in ((region, {}), (None, {"BODYCAM_S3_REGION": region})):
+        try:
+            store = Store.of(None, given_, None, environ)
+        except BadArgument as e:
+            assert "not a region" in str(e) and "\n" not in str(e)
+            continue
+        assert store.region == (region or "us-east-1")
+        make_client(store.endpoint, store.region, Credentials("id", "secret", None))
+
+
+def test_a_bad_endpoint_or_region_exits_2_with_one_line(
+    device_pub: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    verify = ["verify", "s3://bucket", "--device-pub", device_pub]
+    code, out, err = run(capsys, *verify, "--endpoint", "http://[::1")
+    assert code == 2 and not out
+    assert one_line(err) == (
+        "bodycam verify: --endpoint 'http://[::1': Invalid IPv6 URL "
+        "(expected http(s)://HOST[:PORT])"
+    )
+    code, _, err = run(capsys, *verify, "--region", "bad region!")
+    assert code == 2 and "--region 'bad region!': not a region" in one_line(err)
+    monkeypatch.setenv("BODYCAM_S3_REGION", "x_y")
+    code, _, err = run(capsys, *verify)
+    assert code == 2 and "$BODYCAM_S3_REGION 'x_y': not a region" in one_line(err)
 
 
 def test_the_evidence_library_and_export_do_not_import_boto3() -> None:

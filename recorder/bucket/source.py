@@ -13,8 +13,12 @@ under ``PREFIX/<key id>/`` (docs/offload.md), read straight from the store.
   :data:`~recorder.evidence.source.READ_BUFFER` bytes, in reads of at most :data:`CHUNK`; never
   whole. Each :meth:`BucketEntry.open` is a new GET of the same version, so export's second
   read is a read of the bucket again.
-- ``<key id>/log/leaves`` is the camera's listing (its longest version: each offload run adds a
-  longer one) and ``<key id>/log/checkpoint-*.note`` its cosigned checkpoints (every version).
+- ``<key id>/log/leaves`` is the camera's listing (every version, longest first: each offload
+  run adds a longer one, and anyone who may put objects may add another; verify uses the longest
+  that its checkpoints' roots agree with) and ``<key id>/log/checkpoint-*.note`` its cosigned
+  checkpoints (every version).
+- **The store of record**: a ``freed`` event does not account for a segment the bucket does not
+  hold (``freed_excuses`` is False): the camera freed it, but it is not kept.
 
 Listing failures are SourceError (exit 4) naming the bucket and what the store said; one
 object that cannot be read is an OSError, so an UNREADABLE line, as for a file.
@@ -23,20 +27,24 @@ object that cannot be read is an OSError, so an UNREADABLE line, as for a file.
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import os
 import re
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import botocore.exceptions
+import botocore.utils
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError
 
 from recorder.bucket.url import BucketURL
+from recorder.config import _REGION as REGION
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.header import Kind
 from recorder.evidence.source import READ_BUFFER, Entry, NotAFile, Source, SourceError
@@ -61,7 +69,7 @@ _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 class BadArgument(EvidenceError):
     """A bad command line: the URL names one device's key id and --device-pub is another's, or
-    the endpoint is not an http(s) URL."""
+    the endpoint is not an http(s) URL, or the region not a region."""
 
     exit_code = 2
 
@@ -84,24 +92,18 @@ class Store:
         credentials_file: Path | None,
         environ: Mapping[str, str],
     ) -> Store:
-        endpoint = endpoint if endpoint is not None else environ.get("BODYCAM_S3_ENDPOINT", "")
-        region = region or environ.get("BODYCAM_S3_REGION") or environ.get("AWS_REGION")
-        if endpoint:
-            parts = urllib.parse.urlsplit(endpoint)
-            if (
-                parts.scheme not in ("http", "https")
-                or not parts.hostname
-                or parts.path not in ("", "/")
-                or parts.query
-                or parts.fragment
-                or parts.username
-            ):
-                raise BadArgument(f"--endpoint {endpoint!r}: expected http(s)://HOST[:PORT]")
-            try:
-                parts.port  # noqa: B018 - raises on a bad port
-            except ValueError:
-                raise BadArgument(f"--endpoint {endpoint!r}: bad port") from None
-        return cls(endpoint, region or "us-east-1", credentials_file)
+        """The store the options (else the environment) name; raises BadArgument naming the
+        option or variable whose value is not allowed, and what is."""
+        if endpoint is not None:
+            _check_endpoint("--endpoint", endpoint)
+        else:
+            endpoint = environ.get("BODYCAM_S3_ENDPOINT", "")
+            _check_endpoint("$BODYCAM_S3_ENDPOINT", endpoint)
+        named: list[tuple[str, str | None]] = [("--region", region)]
+        named += [(f"${v}", environ.get(v)) for v in ("BODYCAM_S3_REGION", "AWS_REGION")]
+        where, value = next(((w, v) for w, v in named if v), ("", "us-east-1"))
+        _check_region(where, value)
+        return cls(endpoint, value, credentials_file)
 
     def client(self, environ: Mapping[str, str]) -> Any:
         try:
@@ -116,6 +118,48 @@ class Store:
         except CredentialsError as e:
             raise SourceError(str(e)) from None
         return make_client(self.endpoint, self.region, credentials)
+
+
+def _check_endpoint(where: str, endpoint: str) -> None:
+    """An endpoint is ``http(s)://HOST[:PORT]``, or "" (AWS)."""
+    if not endpoint:
+        return
+    shown = repr(endpoint[:200])
+    try:
+        parts = urllib.parse.urlsplit(endpoint)
+        port = parts.port  # raises on a port that is not a number from 0 to 65535
+    except ValueError as e:
+        raise BadArgument(f"{where} {shown}: {e} (expected http(s)://HOST[:PORT])") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or port == 0
+        # what the client itself accepts (a host name of DNS labels, or an IPv6 address)
+        or not (botocore.utils.is_valid_endpoint_url(endpoint) or _ipv6(endpoint))
+    ):
+        raise BadArgument(f"{where} {shown}: expected http(s)://HOST[:PORT]")
+
+
+def _ipv6(endpoint: str) -> bool:
+    return bool(botocore.utils.is_valid_ipv6_endpoint_url(endpoint))
+
+
+def _check_region(where: str, region: str) -> None:
+    """The rule of ``offload.region`` (recorder.config), and what the client accepts."""
+    try:
+        botocore.utils.validate_region_name(region)
+        valid = REGION.fullmatch(region) is not None
+    except botocore.exceptions.InvalidRegionError:
+        valid = False
+    if not valid:
+        raise BadArgument(
+            f"{where} {region[:60]!r}: not a region (1 to 32 of a-z, 0-9 and '-', beginning and "
+            "ending with a letter or digit, not only digits)"
+        )
 
 
 def open_bucket(
@@ -145,6 +189,8 @@ class _Version:
 
 class BucketSource(Source):
     """The objects under ``PREFIX/<key id>/`` of one bucket."""
+
+    freed_excuses = False
 
     def __init__(self, client: Any, url: BucketURL, key_id: str, endpoint: str = "") -> None:
         self.client = client
@@ -234,14 +280,13 @@ class BucketSource(Source):
         except OSError:
             return None
 
-    def listing(self) -> tuple[str, bytes] | None:
-        """The longest version of ``log/leaves`` that can be read."""
+    def listings(self) -> list[tuple[str, Callable[[], bytes | None]]]:
+        """Every version of ``log/leaves``, longest first."""
         versions = [v for v in self._versions if v.key == self.base + LEAVES]
-        for v in sorted(versions, key=lambda v: -v.size):
-            data = self._small(v)
-            if data is not None:
-                return _label(v, len(versions) > 1), data
-        return None
+        return [
+            (_label(v, len(versions) > 1), functools.partial(self._small, v))
+            for v in sorted(versions, key=lambda v: (-v.size, v.version_id))
+        ]
 
     def checkpoints(self) -> list[tuple[str, bytes]]:
         out = []

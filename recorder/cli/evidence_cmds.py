@@ -29,7 +29,14 @@ from recorder.evidence.checkpoint import Leaf
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import key_id, load_agency_private, load_device_public, raw_public
 from recorder.evidence.note import NoteError
-from recorder.evidence.pinning import Pinned, Witness, open_checkpoint, parse_listing, pin
+from recorder.evidence.pinning import (
+    Pinned,
+    Witness,
+    choose_listing,
+    open_checkpoint,
+    parse_listing,
+    pin,
+)
 from recorder.evidence.reader import Verdict
 from recorder.evidence.source import DirectorySource, Source
 from recorder.evidence.text import printable
@@ -263,9 +270,10 @@ def _pins(
 ) -> tuple[list[Pinned], list[Leaf] | None, list[tuple[str, str]]]:
     """The checkpoints, the witnesses and the listing verify was given, each checked; a bad
     one is a usage error naming the file and what is wrong. Then what the source holds of the
-    camera's log (a bucket: its listing, and its checkpoints when a witness is given): each
-    there that cannot be used is returned with why (the third item), and leaves the verdict to
-    the rest, as if it were not there."""
+    camera's log (a bucket: its checkpoints when a witness is given, and of its listing's
+    versions the longest the checkpoints agree with): each there that cannot be used is
+    returned with why (the third item), and leaves the verdict to the rest, as if it were not
+    there."""
     try:
         witnesses = [Witness.from_vkey(_vkey_text(w)) for w in args.witness_pub]
         pins = [open_checkpoint(_read(f), pub, witnesses) for f in args.checkpoint]
@@ -281,11 +289,9 @@ def _pins(
             pins.append(open_checkpoint(data, pub, witnesses))
         except (NoteError, ValueError) as e:
             unused.append((name, str(e)))
-    if listing is None and (found := source.listing()) is not None:
-        try:
-            listing = parse_listing(found[1])
-        except ValueError as e:
-            unused.append((found[0], str(e)))
+    if listing is None:
+        listing, versions_unused = choose_listing(pins, source.listings())
+        unused += versions_unused
     return pins, listing, unused
 
 

@@ -19,6 +19,11 @@ reserved number, in signed sequence order:
   held to what its successor signed about that number. Anything else under such a name (a FIFO,
   a directory, a device) is UNREADABLE on a line of its own and stands in for nothing.
 
+A media segment that is not there but that a ``freed`` event names (spec section 10.2) is OK on
+the camera's word where the source is a copy of the camera's files (``Source.freed_excuses``),
+TAMPERED where signed evidence contradicts the event (:func:`_contradiction`), and MISSING in
+the bucket, the store of record, whatever the event says.
+
 It also cross-checks the media stream against the audit log's ``segment_open`` and
 ``segment_close`` events and media heads, and the audit stream against the media headers'
 ``audit_seq``, which catches the deletion or truncation of the newest files.
@@ -39,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from recorder.evidence.audit import decode_event, media_head
 from recorder.evidence.errors import FormatError
 from recorder.evidence.header import Kind, Link, LinkState
+from recorder.evidence.keys import key_id, raw_public
 from recorder.evidence.reader import FileReader, Outcome, Verdict
 from recorder.evidence.records import RecordType
 from recorder.evidence.source import Entry, NotAFile, Source, source_of
@@ -60,8 +66,8 @@ EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: no code a verdict uses
 EXIT_CODES = {
     EXIT_OK: "every file and stream is OK",
     EXIT_INCOMPLETE: "nothing worse than INCOMPLETE (power cuts)",
-    EXIT_USAGE: "bad command line (a bad s3:// URL or --endpoint, or a --device-pub that is not "
-    "the key id the URL names)",
+    EXIT_USAGE: "bad command line (a bad s3:// URL, --endpoint or --region, or a --device-pub "
+    "that is not the key id the URL names)",
     EXIT_FAILED: "at least one TAMPERED, MISSING, FOREIGN or MALFORMED",
     EXIT_UNREADABLE: "nothing worse than UNREADABLE: a file, the evidence directory or a key "
     "could not be read, or the bucket is missing, refuses the credentials (or there are none) "
@@ -149,8 +155,10 @@ class Report:
     file is expected for them. A number whose successor noted nothing but that other signed
     evidence shows had a header is not among them: it is MISSING. Export uses this decision."""
     freed: dict[int, Freed] = field(default_factory=dict)
-    """Media segments not here that a ``freed`` event accounts for (spec section 10.2): the
-    camera deleted them once the bucket held them and a cosigned checkpoint covered them."""
+    """Media segments not here that a ``freed`` event accounts for (spec section 10.2), on the
+    camera's word that the bucket holds them and a cosigned checkpoint covers them; only where
+    the source is a copy of the camera's files (``Source.freed_excuses``): in the bucket, the
+    store of record, a segment that is not there is MISSING whatever the camera says."""
 
     @property
     def worst(self) -> Verdict:
@@ -181,10 +189,16 @@ class Freed:
     seq: int
     records: int
     chain: bytes
-    where: str
-    """``bucket/key``."""
+    bucket: str
+    key: str
+    checkpoint: int
+    """The size of the cosigned checkpoint the event says covers it."""
     audit: tuple[int, int]
     """(the audit log, the event number)."""
+
+    @property
+    def event(self) -> str:
+        return f"audit #{self.audit[0]} event {self.audit[1]}"
 
 
 # --- one file ----------------------------------------------------------------------------------
@@ -270,14 +284,19 @@ class _AuditFacts:
 
 
 def _freed(e: dict[str, Any], audit_seq: int) -> Freed | None:
-    """The ``freed`` event's facts, or None if it is not a media segment's with a chain."""
-    chain, records = e.get("chain"), e.get("records")
-    if e.get("stream") != "media" or type(records) is not int:
+    """The ``freed`` event's facts, or None if it is not a media segment's with a chain, a
+    bucket, a key and a checkpoint (then it accounts for nothing)."""
+    chain, records, checkpoint = e.get("chain"), e.get("records"), e.get("checkpoint")
+    bucket, key = e.get("bucket"), e.get("key")
+    if e.get("stream") != "media" or type(records) is not int or type(checkpoint) is not int:
         return None
     if not isinstance(chain, str) or not _HEX64.fullmatch(chain):
         return None
-    where = f"{e.get('bucket')}/{e.get('key')}"
-    return Freed(e["seq"], records, bytes.fromhex(chain), where, (audit_seq, e["n"]))
+    if not isinstance(bucket, str) or not isinstance(key, str):
+        return None
+    return Freed(
+        e["seq"], records, bytes.fromhex(chain), bucket, key, checkpoint, (audit_seq, e["n"])
+    )
 
 
 # --- one stream ----------------------------------------------------------------------------------
@@ -452,6 +471,8 @@ def _check_stream(
     headerless: list[FileCheck],
     facts: _AuditFacts,
     cross_check: bool,
+    excuses: bool,
+    key_id: str,
 ) -> _Stream:
     s = _Stream(kind)
     by_seq: dict[int, list[FileCheck]] = defaultdict(list)
@@ -486,7 +507,7 @@ def _check_stream(
             s.noted[seq - 1] = named.get(seq - 1)
         elif seq - 1 in named:
             _check_named(named[seq - 1], link, seq)
-    freed = _judge_freed(s, facts) if kind is Kind.MEDIA else []
+    freed = _judge_freed(s, facts, excuses, key_id) if kind is Kind.MEDIA else []
     highest = max(s.genuine, default=0)
     for lo, hi in gaps(1, highest, ((n, n) for n in [*s.genuine, *named, *s.noted, *freed])):
         s.line(Verdict.MISSING, lo, hi, "gap in the chain")
@@ -495,28 +516,65 @@ def _check_stream(
     return s
 
 
-def _judge_freed(s: _Stream, facts: _AuditFacts) -> list[int]:
-    """The segments a ``freed`` event accounts for that are not here: an OK line each, unless
-    the segment after it links to another chain (then the event lies: TAMPERED)."""
+def _judge_freed(s: _Stream, facts: _AuditFacts, excuses: bool, key_id: str) -> list[int]:
+    """The segments a ``freed`` event names that are not here, each with a line: TAMPERED if
+    signed evidence contradicts the event (:func:`_contradiction`); else, where a freed event
+    excuses (a copy of the camera's files), OK on the camera's word, to be confirmed from the
+    bucket; in the bucket itself, MISSING: it is not kept."""
     out = []
     for seq, f in sorted(facts.freed.items()):
         if seq in s.genuine:
             continue  # a cut between the event and the deletion, or a copy put back
         out.append(seq)
-        where = f"audit #{f.audit[0]} event {f.audit[1]}"
-        succ = s.genuine.get(seq + 1)
-        link = succ.outcome.header.prev if succ and succ.outcome.header else None
-        if link is not None and (link.records, link.chain) != (f.records, f.chain):
+        why = _contradiction(f, s, facts, key_id)
+        if why:
+            gone = "" if excuses else "; not in the bucket either"
+            s.line(Verdict.TAMPERED, seq, seq, f"{f.event} says it was freed, but {why}{gone}")
+        elif not excuses:
             s.line(
-                Verdict.TAMPERED,
+                Verdict.MISSING,
                 seq,
                 seq,
-                f"{where} says it was freed, but #{seq + 1} links to another file",
+                f"freed on the camera ({f.event}), but not in the bucket",
             )
-            continue
-        s.freed[seq] = f
-        s.line(Verdict.OK, seq, seq, f"freed: {where}; in the bucket as {f.where}")
+        else:
+            s.freed[seq] = f
+            s.line(
+                Verdict.OK,
+                seq,
+                seq,
+                f"freed (the camera's word): {f.event}; confirm it with "
+                f"bodycam verify s3://{f.bucket}/{key_id}",
+            )
     return out
+
+
+def bucket_key(key_id: str, seq: int) -> str:
+    """The key offload sends media segment #seq under (docs/offload.md)."""
+    return f"{key_id}/media/{seq:08d}.bcam"
+
+
+def _contradiction(f: Freed, s: _Stream, facts: _AuditFacts, key_id: str) -> str:
+    """What signed evidence says against a ``freed`` event, in words, or "": the key is not the
+    segment's, or its records and chain are not what the successor's link, the furthest head
+    an event carries or the audit log's ``segment_close`` say of it."""
+    if f.key != bucket_key(key_id, f.seq):
+        return f"its key {f.key!r} is not the segment's, {bucket_key(key_id, f.seq)}"
+    succ = s.genuine.get(f.seq + 1)
+    link = succ.outcome.header.prev if succ and succ.outcome.header else None
+    if link is not None and (link.records, link.chain) != (f.records, f.chain):
+        return f"#{f.seq + 1} links to another file"
+    head = facts.heads.get(f.seq)
+    if head is not None:
+        records, chain, audit_seq, n = head
+        if records > f.records:
+            return f"audit #{audit_seq} event {n} saw {records} records of it, not {f.records}"
+        if records == f.records and chain != f.chain:
+            return f"audit #{audit_seq} event {n} saw other records of it"
+    closed = facts.closed.get(f.seq)
+    if closed is not None and closed[0] != f.records:
+        return f"audit #{closed[1]} saw it closed with {closed[0]} records, not {f.records}"
+    return ""
 
 
 def _header_seen(kind: Kind, seq: int, facts: _AuditFacts, audit_named: dict[int, int]) -> str:
@@ -671,7 +729,8 @@ def verify_dir(
     they form; with the agency key (``identity``), media contents too (see ``reader``). Raises
     SourceError only when the source cannot be listed (a directory that does not exist holds
     nothing)."""
-    entries = source_of(evidence).entries(only)
+    source = source_of(evidence)
+    entries = source.entries(only)
     checks = [_check_one(e, device_pub, identity) for e in entries]
     signed: dict[Kind, list[FileCheck]] = {Kind.MEDIA: [], Kind.AUDIT: []}
     headerless: list[FileCheck] = []
@@ -680,7 +739,11 @@ def verify_dir(
         (signed[h.kind] if h else headerless).append(c)
     facts = _AuditFacts.of(signed[Kind.AUDIT])
     kinds = (Kind.AUDIT, Kind.MEDIA) if only is None else (only,)
-    streams = {k: _check_stream(k, signed[k], headerless, facts, only is None) for k in kinds}
+    kid = key_id(raw_public(device_pub)).hex()
+    streams = {
+        k: _check_stream(k, signed[k], headerless, facts, only is None, source.freed_excuses, kid)
+        for k in kinds
+    }
     positions = _positions(streams[Kind.MEDIA]) if Kind.MEDIA in streams else []
     audit_named: dict[int, int] = {}
     for seq, a, _ in positions:

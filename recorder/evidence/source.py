@@ -15,8 +15,13 @@ reads each segment twice: once to judge it, once to make the MP4 of it).
 - :meth:`Entry.open` opens it to read, or raises :class:`NotAFile` (UNREADABLE, and it never
   stands in for a number) or OSError (UNREADABLE: cannot read).
 
-A source may also carry the camera's log: :meth:`Source.listing` and :meth:`Source.checkpoints`
+A source may also carry the camera's log: :meth:`Source.listings` and :meth:`Source.checkpoints`
 (a bucket holds both, under ``<key id>/log/``; an evidence directory neither).
+
+:attr:`Source.freed_excuses` says whether a ``freed`` event can account for a segment that is
+not there (spec section 10.2): in a copy of the camera's directory it can (the segment was
+deleted on the camera, and the event is the camera's word that the bucket keeps it); in the
+bucket, the store of record, it cannot: a segment not in the bucket is not kept anywhere.
 
 This module is the evidence library's: it imports nothing of a bucket's client.
 """
@@ -27,6 +32,7 @@ import os
 import re
 import stat
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -78,6 +84,10 @@ class Source(ABC):
 
     where: str
     """The place, for messages: a directory's path, an ``s3://`` URL."""
+    freed_excuses: bool = True
+    """Whether a ``freed`` event accounts for a media segment that is not here (spec section
+    10.2): True where the files are a copy of the camera's (the event is the camera's word that
+    the bucket keeps it), False in the bucket itself (what it does not hold is not kept)."""
 
     @abstractmethod
     def entries(self, only: Kind | None = None) -> list[Entry]:
@@ -88,10 +98,12 @@ class Source(ABC):
         """Why there is nothing to verify, in words."""
         return f"no evidence files (*.bcam) in {self.where}"
 
-    def listing(self) -> tuple[str, bytes] | None:
-        """The camera's listing of its log's leaves (``tlog.leaves``) and where it is, if the
-        source holds it."""
-        return None
+    def listings(self) -> list[tuple[str, Callable[[], bytes | None]]]:
+        """The versions of the camera's listing of its log's leaves (``tlog.leaves``) the
+        source holds, longest first, each with where it is and a function that reads it (None
+        if it cannot be read). Each is read only when asked: most are older, shorter versions
+        that a longer one makes redundant."""
+        return []
 
     def checkpoints(self) -> list[tuple[str, bytes]]:
         """The cosigned checkpoints the source holds, each with where it is."""
