@@ -69,8 +69,9 @@ def _witness_vkey_ok(v: str) -> bool:
         return False
 
 
-_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+"""An S3 region name (``fullmatch``): what botocore accepts, lower case, at most 32."""
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 _MiB = 1024 * 1024
@@ -315,15 +316,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "region": Key(
             "us-east-1",
             str,
-            "1-32 of a-z 0-9 -",
-            lambda v: bool(_REGION.match(v)),
+            "1-32 of a-z 0-9 -, not starting or ending with -",
+            lambda v: bool(REGION.fullmatch(v)),
             "The S3 region requests are signed for.",
         ),
         "bucket": Key(
             "",
             str,
             'an S3 bucket name (3-63 of a-z 0-9 . -), or "" (offload not set up)',
-            lambda v: v == "" or bool(_BUCKET.match(v)),
+            lambda v: v == "" or bool(_BUCKET.fullmatch(v)),
             "The bucket, made with Object Lock enabled; offload refuses one without.",
         ),
         "retention_days": Key(

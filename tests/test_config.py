@@ -8,6 +8,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from botocore.utils import validate_region_name
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -127,3 +128,15 @@ def test_an_offload_url_is_one_a_client_can_use_or_a_clear_error(url: str, key: 
         parts = urllib.parse.urlsplit(value)
         assert parts.hostname and parts.scheme in ("http", "https")
         parts.port  # noqa: B018 (raises for a port that is not one)
+
+
+@given(st.text(st.sampled_from("ab-9Z_\n."), max_size=34))
+@example("us-east-1\n")
+@example("-")
+def test_a_region_the_config_accepts_is_one_botocore_accepts(region: str) -> None:
+    try:
+        parse({"offload": {"region": region}})
+    except ConfigError as e:
+        assert "offload.region = " in str(e)
+        return
+    validate_region_name(region)  # raises for a name botocore would refuse

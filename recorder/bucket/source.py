@@ -44,7 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError
 
 from recorder.bucket.url import BucketURL
-from recorder.config import _REGION as REGION
+from recorder.config import REGION
 from recorder.evidence.errors import EvidenceError
 from recorder.evidence.header import Kind
 from recorder.evidence.source import READ_BUFFER, Entry, NotAFile, Source, SourceError
