@@ -69,8 +69,9 @@ def _witness_vkey_ok(v: str) -> bool:
         return False
 
 
-REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
-"""An S3 region name (``fullmatch``): what botocore accepts, lower case, at most 32."""
+REGION = re.compile(r"(?![0-9]+$)[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+"""An S3 region name (``fullmatch``): what botocore accepts (a host label, not all digits),
+lower case, at most 32."""
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -316,7 +317,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "region": Key(
             "us-east-1",
             str,
-            "1-32 of a-z 0-9 -, not starting or ending with -",
+            "1-32 of a-z 0-9 -, not starting or ending with -, not all digits",
             lambda v: bool(REGION.fullmatch(v)),
             "The S3 region requests are signed for.",
         ),

@@ -133,6 +133,7 @@ def test_an_offload_url_is_one_a_client_can_use_or_a_clear_error(url: str, key: 
 @given(st.text(st.sampled_from("ab-9Z_\n."), max_size=34))
 @example("us-east-1\n")
 @example("-")
+@example("9")
 def test_a_region_the_config_accepts_is_one_botocore_accepts(region: str) -> None:
     try:
         parse({"offload": {"region": region}})
