@@ -18,6 +18,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -104,6 +105,24 @@ def proxy(gpsd_port: int, directory: Path) -> Iterator[tuple[Path, int]]:
             proc.stderr.close()
 
 
+def gpsd_listens(fake: GpsFake) -> GpsFake:
+    """``fake``, once its gpsd accepts connections (gpsfake starts it in the background)."""
+
+    def listens() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", fake.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_until(listens, "gpsfake's gpsd to listen")
+    except BaseException:
+        fake.stop()
+        raise
+    return fake
+
+
 def is_the_proxy(pid: int) -> bool:
     """Whether ``pid`` is systemd-socket-proxyd (it is, once a connection has started it)."""
     return Path(f"/proc/{pid}/exe").resolve().name == "systemd-socket-proxyd"
@@ -124,7 +143,8 @@ class Sink:
 
 def test_the_pi_receiver_reads_fixes_through_the_proxy(tmp_path: Path) -> None:
     sentences = route(SECONDS)
-    with GpsFake([line for s in sentences for line in s]) as fake, proxy(fake.port, tmp_path) as (
+    fake = gpsd_listens(GpsFake([line for s in sentences for line in s]))
+    with fake, proxy(fake.port, tmp_path) as (
         path,
         pid,
     ):
@@ -185,7 +205,7 @@ UNSHARE = shutil.which("unshare")
     reason="needs unshare(1) as root, for a network namespace and a read-only bind mount",
 )
 def test_in_the_daemon_s_sandbox_only_the_proxy_reaches_gpsd(tmp_path: Path) -> None:
-    with GpsFake(route(1)[0]) as fake, proxy(fake.port, tmp_path) as (path, _):
+    with GpsFake(route(1)[0]) as fake, proxy(gpsd_listens(fake).port, tmp_path) as (path, _):
         run_dir = str(path.parent)
         script = (
             f"mount --bind {run_dir} {run_dir} && mount -o remount,bind,ro {run_dir}"
