@@ -144,9 +144,12 @@ class Sink:
 def test_the_pi_receiver_reads_fixes_through_the_proxy(tmp_path: Path) -> None:
     sentences = route(SECONDS)
     fake = gpsd_listens(GpsFake([line for s in sentences for line in s]))
-    with fake, proxy(fake.port, tmp_path) as (
-        path,
-        pid,
+    with (
+        fake,
+        proxy(fake.port, tmp_path) as (
+            path,
+            pid,
+        ),
     ):
         gnss = PiGnss(clock=SimClock(start_wall=SIM_START_WALL), host=str(path))
         sink = Sink()

@@ -406,6 +406,37 @@ def test_the_install_guide_s_offload_section_is_what_its_units_say() -> None:
     assert f"s3-credentials {config}`" in prose
 
 
+def test_the_install_guide_s_gnss_section_is_what_the_proxy_s_units_say() -> None:
+    prose, table = guide_section("5a. GNSS receiver on a UART, through gpsd").split(
+        "### Every setting of the proxy's sandbox", 1
+    )
+    units = [settings(SERVICE), settings(GPSD_SOCKET), settings(GPSD_PROXY)]
+    claims = re.findall(r"`([A-Z]\w+)=([^`]+)`", prose)
+    assert len(claims) >= 5, claims
+    for key, value in claims:
+        assert any(
+            value in u.get(key, []) or value in " ".join(u.get(key, [])).split() for u in units
+        ), f"the guide says {key}={value}; no unit does"
+    (command,) = settings(GPSD_PROXY)["ExecStart"]
+    for option in re.findall(r"`(--[\w-]+=\S+?)`", prose):
+        assert option in command.split(), option
+    (listen,) = settings(GPSD_SOCKET)["ListenStream"]
+    assert f'`gpsd_host = "{listen}"`' in prose
+    unit = service_section(GPSD_PROXY)
+    documented: set[str] = set()
+    for line in table.split("\n#", 1)[0].splitlines():
+        if line.startswith("| `"):
+            setting, value, _why = (c.strip() for c in line.strip().strip("|").split("|"))
+            keys = re.findall(r"`(\w+)=`", setting)
+            assert keys, line
+            for key in keys:
+                documented.add(key)
+                want = cell_values(value)
+                assert unit.get(key) == want, f"{key}=: guide {want}, unit {unit.get(key)}"
+    missing = set(unit) - NOT_SANDBOX - documented
+    assert not missing, f"settings missing from the proxy's table: {sorted(missing)}"
+
+
 # -- docs/witness.md says what the witness's unit does -----------------------------------------
 
 
