@@ -223,9 +223,7 @@ class GpsdClient:
             try:
                 data = sock.recv(65536)
             except TimeoutError:
-                raise TimeoutError(
-                    f"no report from gpsd at {self.address} in time"
-                ) from None
+                raise TimeoutError(f"no report from gpsd at {self.address} in time") from None
             except OSError as exc:
                 raise GpsdError(f"reading from gpsd at {self.address} failed: {exc}") from exc
             if not data:

@@ -5,7 +5,8 @@ The proxy runs as bodycam-gpsd.service runs it (its ExecStart= word for word, wi
 for gpsd's 2947), handed its listening socket as systemd hands it: by ``systemd-socket-activate``,
 systemd's own tool for socket-activating a program outside systemd, which binds the socket at
 the path bodycam-gpsd.socket gives, sets ``LISTEN_FDS``/``LISTEN_PID`` and becomes the proxy
-(same PID) when the first connection comes. The socket gets the unit's SocketMode=. Every process is ended by its PID.
+(same PID) when the first connection comes. The socket gets the unit's SocketMode=. Every
+process is ended by its PID.
 
 One test runs the client as the daemon's sandbox would: in a network namespace of its own
 (PrivateNetwork=yes) with the socket's directory read-only (ProtectSystem=strict). There gpsd's
@@ -224,3 +225,29 @@ def test_in_the_daemon_s_sandbox_only_the_proxy_reaches_gpsd(tmp_path: Path) -> 
     tcp, unix = result.stdout.splitlines()
     assert tcp.startswith(f"tcp: gpsd at 127.0.0.1:{fake.port} cannot be reached"), tcp
     assert unix.startswith("unix: gpsd 3."), unix
+
+
+@pytest.mark.parametrize(
+    ("host", "ok"),
+    [
+        ("/run/bodycam-gpsd/gpsd.sock", True),
+        ("/" + "a" * 106, True),
+        ("/" + "a" * 107, False),  # sun_path holds 107 bytes and a NUL
+        ("/", False),
+        ("/run/bodycam-gpsd/", False),
+        ("/run/a b.sock", False),
+        ("/run/a\0b", False),
+        ("127.0.0.1", True),
+        ("gps.local", True),
+        ("", False),
+    ],
+)
+def test_gpsd_host_is_a_socket_path_or_a_host_or_a_named_error(host: str, ok: bool) -> None:
+    from recorder.config import ConfigError, parse
+
+    raw = {"gnss": {"gpsd_host": host}}
+    if ok:
+        assert parse(raw)["gnss"]["gpsd_host"] == host
+    else:
+        with pytest.raises(ConfigError, match="gnss.gpsd_host.*absolute path of a Unix socket"):
+            parse(raw)
