@@ -1,4 +1,9 @@
-"""A gpsd client: gpsd's JSON protocol (gpsd_json(5), protocol 3) over TCP, with the stdlib.
+"""A gpsd client: gpsd's JSON protocol (gpsd_json(5), protocol 3), with the stdlib.
+
+It reaches gpsd over TCP (a host and port: gpsd's own 127.0.0.1:2947) or over a Unix socket (a
+"host" that is an absolute path): the Pi's daemon, which has no network, reads gpsd through the
+socket proxy ``bodycam-gpsd.socket`` at ``/run/bodycam-gpsd/gpsd.sock`` (docs/install-pi.md,
+section 5a). The bytes on either are the same.
 
 Shared by the Pi backend (``hal.pi.gnss``) and the simulator (``sim.gnss``), so the code that reads
 fixes in CI is the code that reads them on the camera. The client sends one command,
@@ -26,7 +31,15 @@ from typing import Any
 from hal.errors import DeviceError
 from hal.gnss import Fix
 
-__all__ = ["MAX_LINE", "WATCH", "GpsdClient", "GpsdError", "parse_time", "parse_tpv"]
+__all__ = [
+    "MAX_LINE",
+    "WATCH",
+    "GpsdClient",
+    "GpsdError",
+    "is_unix_path",
+    "parse_time",
+    "parse_tpv",
+]
 
 WATCH = b'?WATCH={"enable":true,"json":true}\n'
 MAX_LINE = 64 * 1024  # gpsd's longest reports (SKY with many satellites) are a few KiB
@@ -34,6 +47,11 @@ MAX_LINE = 64 * 1024  # gpsd's longest reports (SKY with many satellites) are a 
 
 class GpsdError(DeviceError):
     """gpsd cannot be reached, or it sent something that is not its protocol."""
+
+
+def is_unix_path(host: str) -> bool:
+    """Whether ``host`` names a Unix socket (an absolute path) rather than a TCP host."""
+    return host.startswith("/")
 
 
 def parse_time(value: object) -> float:
@@ -96,6 +114,8 @@ def parse_tpv(report: dict[str, Any], received: float) -> Fix | None:
 class GpsdClient:
     """One connection to gpsd, watching JSON reports.
 
+    ``host`` is a host name or address (TCP, with ``port``), or the absolute path of a Unix
+    socket (``port`` is then unused).
     ``now`` gives the monotonic time a fix is stamped with on arrival (the device clock's
     ``monotonic``). :meth:`connect` raises GpsdError if gpsd does not answer with its banner
     within ``timeout`` seconds. :meth:`read` returns the next TPV report (a Fix or None), or
@@ -111,31 +131,50 @@ class GpsdClient:
         self._sock: socket.socket | None = None
         self._buf = b""
         self.version: str | None = None
+        self.address = host if is_unix_path(host) else f"{host}:{port}"
+        """Where gpsd is, as messages name it: ``host:port`` or the socket's path."""
 
     def __repr__(self) -> str:
-        return f"GpsdClient({self.host}:{self.port})"
+        return f"GpsdClient({self.address})"
 
     def connect(self) -> None:
         self.close()
         try:
-            self._sock = socket.create_connection((self.host, self.port), timeout=self._timeout)
+            self._sock = self._open()
             self._sock.sendall(WATCH)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
             self.close()
-            raise GpsdError(f"gpsd at {self.host}:{self.port} cannot be reached: {exc}") from exc
+            raise GpsdError(f"gpsd at {self.address} cannot be reached: {exc}") from exc
         self._buf = b""
+        try:
+            self.version = self._banner()
+        except BaseException:
+            self.close()  # a connection that did not become a gpsd session is not kept
+            raise
+
+    def _banner(self) -> str:
         banner = self._message(time.monotonic() + self._timeout)
         if banner.get("class") != "VERSION":
-            self.close()
             raise GpsdError(
-                f"{self.host}:{self.port} is not gpsd: its first report is "
+                f"{self.address} is not gpsd: its first report is "
                 f"{str(banner.get('class'))[:40]!r}, not VERSION"
             )
         major = banner.get("proto_major")
         if major != 3:
-            self.close()
             raise GpsdError(f"gpsd speaks protocol {major!r}; this client knows protocol 3")
-        self.version = str(banner.get("release", "?"))[:40]
+        return str(banner.get("release", "?"))[:40]
+
+    def _open(self) -> socket.socket:
+        if not is_unix_path(self.host):
+            return socket.create_connection((self.host, self.port), timeout=self._timeout)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self._timeout)
+            sock.connect(self.host)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     def read(self, timeout: float | None = None) -> Fix | None:
         """The next TPV report: a Fix, or None for a report without a position."""
@@ -179,16 +218,14 @@ class GpsdClient:
                 raise GpsdError("not connected to gpsd")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no report from gpsd at {self.host}:{self.port} in time")
+                raise TimeoutError(f"no report from gpsd at {self.address} in time")
             sock.settimeout(remaining)
             try:
                 data = sock.recv(65536)
             except TimeoutError:
-                raise TimeoutError(
-                    f"no report from gpsd at {self.host}:{self.port} in time"
-                ) from None
+                raise TimeoutError(f"no report from gpsd at {self.address} in time") from None
             except OSError as exc:
-                raise GpsdError(f"reading from gpsd failed: {exc}") from exc
+                raise GpsdError(f"reading from gpsd at {self.address} failed: {exc}") from exc
             if not data:
-                raise GpsdError(f"gpsd at {self.host}:{self.port} closed the connection")
+                raise GpsdError(f"gpsd at {self.address} closed the connection")
             self._buf += data

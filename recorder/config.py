@@ -69,6 +69,19 @@ def _witness_vkey_ok(v: str) -> bool:
         return False
 
 
+GPSD_SOCKET = "/run/bodycam-gpsd/gpsd.sock"
+"""systemd/bodycam-gpsd.socket's ListenStream=: the daemon, with no network, reaches gpsd there."""
+_SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes on Linux, with the terminating NUL
+
+
+def _gpsd_host_ok(v: str) -> bool:
+    if any(c.isspace() or c == "\0" for c in v):
+        return False
+    if v.startswith("/"):
+        return len(v.encode("utf-8", "surrogatepass")) <= _SUN_PATH_MAX and not v.endswith("/")
+    return 1 <= len(v) <= 253
+
+
 REGION = re.compile(r"(?![0-9]+$)[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 """An S3 region name (``fullmatch``): what botocore accepts (a host label, not all digits),
 lower case, at most 32."""
@@ -264,13 +277,22 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "never set. false: no receiver (STATUS? says so).",
         ),
         "gpsd_host": Key(
-            "127.0.0.1",
+            GPSD_SOCKET,
             str,
-            "a host name or address, 1-253 characters",
-            lambda v: 1 <= len(v) <= 253 and not any(c.isspace() for c in v),
-            "Where gpsd listens (it owns the receiver's UART). Pi only.",
+            "the absolute path of a Unix socket (at most 107 bytes), or a host name or address "
+            "(1-253 characters); no spaces",
+            _gpsd_host_ok,
+            "Where gpsd listens (it owns the receiver's UART). A path: a Unix socket, the "
+            "package's proxy to gpsd (bodycam-gpsd.socket); a host: TCP, with `gpsd_port`. "
+            "Pi only.",
         ),
-        "gpsd_port": Key(2947, int, "1 to 65535", _range(1, 65535), "gpsd's TCP port. Pi only."),
+        "gpsd_port": Key(
+            2947,
+            int,
+            "1 to 65535",
+            _range(1, 65535),
+            "gpsd's TCP port, when `gpsd_host` is a host. Pi only.",
+        ),
     },
     "sim": {
         "speed": Key(

@@ -24,7 +24,8 @@ READ_TIMEOUT_S = 5.0  # gpsd reports every second while a receiver is attached
 
 
 class PiGnss(Gnss):
-    """gpsd at ``host:port`` (gpsd's default is 127.0.0.1:2947); fixes stamped by ``clock``."""
+    """gpsd at ``host:port`` (gpsd's default is 127.0.0.1:2947), or at the Unix socket ``host``
+    names by its absolute path (the shipped config's socket proxy); fixes stamped by ``clock``."""
 
     def __init__(self, *, clock: Clock, host: str = "127.0.0.1", port: int = 2947) -> None:
         super().__init__()
@@ -59,7 +60,7 @@ class PiGnss(Gnss):
             self._client = client
             try:
                 client.connect()
-                log.info("gnss: reading gpsd %s at %s:%d", client.version, self._host, self._port)
+                log.info("gnss: reading gpsd %s at %s", client.version, client.address)
                 while not self._closing:
                     self._report(client.read())
             except (GpsdError, TimeoutError) as exc:
