@@ -9,6 +9,7 @@ Exception tree::
     HalError                 anything raised by hal or a backend
     ├── BackendError         unknown backend, import failure, unsupported operation
     └── DeviceError          a device cannot be opened or used (missing, insecure, closed)
+        └── GpsdError        gpsd cannot be reached, or sent what is not its protocol
 
 Storage faults are not HalErrors: :meth:`Storage.guard` raises ``OSError`` (ENOSPC, EIO) exactly
 as the write that follows would, so the evidence writer handles one kind of failure.
@@ -19,6 +20,7 @@ from hal.battery import Battery, BatteryState
 from hal.camera import Camera, EncodedFrame, FrameSink
 from hal.clock import CLOCK_SOURCES, Clock, SystemClock
 from hal.errors import BackendError, DeviceError, HalError
+from hal.gnss import Fix, FixSink, Gnss
 from hal.indicators import LED_NAMES, PATTERNS, Indicators
 from hal.inputs import INPUT_NAMES, InputEvent, Inputs
 from hal.keystore import FileKeyStore, KeyStore
@@ -43,7 +45,10 @@ __all__ = [
     "Devices",
     "EncodedFrame",
     "FileKeyStore",
+    "Fix",
+    "FixSink",
     "FrameSink",
+    "Gnss",
     "HalError",
     "Indicators",
     "InputEvent",

@@ -12,6 +12,7 @@ from hal.battery import Battery
 from hal.camera import Camera
 from hal.clock import Clock
 from hal.errors import BackendError
+from hal.gnss import Gnss
 from hal.indicators import Indicators
 from hal.inputs import Inputs
 from hal.keystore import KeyStore
@@ -59,6 +60,9 @@ class DeviceSettings:
     speed: Speed = "max"
     clock_never_set: bool = False
     storage_capacity_bytes: int | None = None
+    gnss: bool = True
+    gpsd_host: str = "127.0.0.1"
+    gpsd_port: int = 2947
 
     def __post_init__(self) -> None:
         if not self.device_id:
@@ -80,6 +84,8 @@ class DeviceSettings:
         numbers = list(self.pins.values())
         if len(set(numbers)) != len(numbers):
             raise ValueError(f"two functions share one pin: {self.pins}")
+        if isinstance(self.gpsd_port, bool) or not 1 <= self.gpsd_port <= 65535:
+            raise ValueError(f"gpsd_port must be a TCP port 1..65535, got {self.gpsd_port!r}")
         if self.storage_capacity_bytes is not None and self.storage_capacity_bytes <= 0:
             raise ValueError("storage_capacity_bytes must be positive")
 
@@ -100,18 +106,22 @@ class Devices:
     battery: Battery
     storage: Storage
     keystore: KeyStore
+    gnss: Gnss | None = None
+    """The GNSS receiver, None when the configuration has none (``gnss.enabled = false``)."""
 
     def close(self) -> None:
         """Close every device, camera first; safe to call twice."""
         for device in (
             self.camera,
+            self.gnss,
             self.inputs,
             self.indicators,
             self.battery,
             self.storage,
             self.clock,
         ):
-            device.close()
+            if device is not None:
+                device.close()
 
 
 class Backend(ABC):

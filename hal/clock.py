@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # Where the wall time came from; "none" means it was never set since power-up, and "sim" is the
 # simulator's own clock (the host's time or a scenario's pinned start), never a camera's.
-CLOCK_SOURCES: tuple[str, ...] = ("ntp", "rtc", "gps", "manual", "sim", "none")
+CLOCK_SOURCES: tuple[str, ...] = ("ntp", "rtc", "gnss", "manual", "sim", "none")
 # What set_wall accepts: the sources a clock can learn the time from.
 _SETTABLE: tuple[str, ...] = tuple(s for s in CLOCK_SOURCES if s not in ("sim", "none"))
 
@@ -29,7 +29,7 @@ class Clock(ABC):
     """Monotonic time for measuring, wall time for labelling, and timers on monotonic time.
 
     ``monotonic()`` never goes backwards and is what every duration, timestamp and timer uses.
-    ``wall()`` is UTC epoch seconds; it may jump (set by NTP, GPS or a technician), and ``source``
+    ``wall()`` is UTC epoch seconds; it may jump (set by NTP, GNSS or a technician), and ``source``
     says where it last came from. ``is_set`` is False while the wall time was never set, i.e.
     evidence labelled with it cannot be placed in real time without the audit log.
 
@@ -88,7 +88,7 @@ _TIMESYNC_FLAG = "/run/systemd/timesync/synchronized"
 class SystemClock(Clock):
     """The host's clocks: ``time.monotonic()`` and ``time.time()``, timers on a daemon thread.
 
-    Source: "manual"/"gps"/... once :meth:`set_wall` was called; before that "ntp" when
+    Source: "manual"/"gnss"/... once :meth:`set_wall` was called; before that "ntp" when
     systemd-timesyncd reports synchronisation (``/run/systemd/timesync/synchronized`` exists)
     and otherwise "rtc" - whether the time is really good is unknown then, so it is never
     reported as "none". Setting the wall clock needs CAP_SYS_TIME; without it DeviceError.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,18 @@ _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
+def _url_ok(v: str) -> bool:
+    """An http:// or https:// URL whose host and port a client can use."""
+    if not _URL.match(v):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(v)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+        return bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 def _witness_vkey_ok(v: str) -> bool:
     if v == "":
         return True
@@ -56,8 +69,23 @@ def _witness_vkey_ok(v: str) -> bool:
         return False
 
 
-_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+GPSD_SOCKET = "/run/bodycam-gpsd/gpsd.sock"
+"""systemd/bodycam-gpsd.socket's ListenStream=: the daemon, with no network, reaches gpsd there."""
+_SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes on Linux, with the terminating NUL
+
+
+def _gpsd_host_ok(v: str) -> bool:
+    if any(c.isspace() or c == "\0" for c in v):
+        return False
+    if v.startswith("/"):
+        return len(v.encode("utf-8", "surrogatepass")) <= _SUN_PATH_MAX and not v.endswith("/")
+    return 1 <= len(v) <= 253
+
+
+REGION = re.compile(r"(?![0-9]+$)[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+"""An S3 region name (``fullmatch``): what botocore accepts (a host label, not all digits),
+lower case, at most 32."""
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 _MiB = 1024 * 1024
@@ -240,6 +268,32 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "Below this: warning LED, haptic and audit event.",
         ),
     },
+    "gnss": {
+        "enabled": Key(
+            True,
+            bool,
+            "true or false",
+            doc="Read fixes from gpsd: positions in the evidence, and the time for a clock "
+            "never set. false: no receiver (STATUS? says so).",
+        ),
+        "gpsd_host": Key(
+            GPSD_SOCKET,
+            str,
+            "the absolute path of a Unix socket (at most 107 bytes), or a host name or address "
+            "(1-253 characters); no spaces",
+            _gpsd_host_ok,
+            "Where gpsd listens (it owns the receiver's UART). A path: a Unix socket, the "
+            "package's proxy to gpsd (bodycam-gpsd.socket); a host: TCP, with `gpsd_port`. "
+            "Pi only.",
+        ),
+        "gpsd_port": Key(
+            2947,
+            int,
+            "1 to 65535",
+            _range(1, 65535),
+            "gpsd's TCP port, when `gpsd_host` is a host. Pi only.",
+        ),
+    },
     "sim": {
         "speed": Key(
             "max",
@@ -287,21 +341,21 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "",
             str,
             'an http:// or https:// URL, or "" for AWS S3',
-            lambda v: v == "" or bool(_URL.match(v)),
+            lambda v: v == "" or _url_ok(v),
             "The S3 store evidence is offloaded to (Ceph RGW, MinIO, AWS).",
         ),
         "region": Key(
             "us-east-1",
             str,
-            "1-32 of a-z 0-9 -",
-            lambda v: bool(_REGION.match(v)),
+            "1-32 of a-z 0-9 -, not starting or ending with -, not all digits",
+            lambda v: bool(REGION.fullmatch(v)),
             "The S3 region requests are signed for.",
         ),
         "bucket": Key(
             "",
             str,
             'an S3 bucket name (3-63 of a-z 0-9 . -), or "" (offload not set up)',
-            lambda v: v == "" or bool(_BUCKET.match(v)),
+            lambda v: v == "" or bool(_BUCKET.fullmatch(v)),
             "The bucket, made with Object Lock enabled; offload refuses one without.",
         ),
         "retention_days": Key(
@@ -336,7 +390,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "",
             str,
             'an http:// or https:// URL, or "" (no witness)',
-            lambda v: v == "" or bool(_URL.match(v)),
+            lambda v: v == "" or _url_ok(v),
             "The agency witness each offload asks to cosign the camera's latest checkpoint.",
         ),
         "witness_vkey": Key(
@@ -442,8 +496,8 @@ def parse(raw: Mapping[str, Any], source: str = "config") -> Config:
         problems.append("offload.witness_url and witness_vkey: both are set, or neither")
     if o["free_space"] and not o["witness_vkey"]:
         problems.append(
-            "offload.free_space = true: needs a witness (offload.witness_url and witness_vkey), "
-            "since only a cosigned checkpoint may free a file"
+            "offload.free_space = true: must be false without a witness (offload.witness_url "
+            "and witness_vkey), since only a cosigned checkpoint may free a file"
         )
     pins = list(values["pins"].values())
     if len(set(pins)) != len(pins):

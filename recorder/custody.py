@@ -7,13 +7,22 @@ seconds and at each start:
 - ``cosigned/checkpoint-<size>.note``: a checkpoint the witness cosigned. The daemon checks it
   (its own key, the configured witness's cosignature) and audits it once, as a ``cosigned``
   event with the witness's time: for a camera with no battery-backed clock, a trusted anchor.
-- ``free/segment-<seq>.json``: offload's word that a segment is in the bucket, confirmed by HEAD
-  (size, SHA-256, COMPLIANCE retention in force). With ``offload.free_space`` on, the daemon
-  frees the segment only if a checkpoint of its own, cosigned by the configured witness, covers
-  it, and the file is the one the log names (its size as offload confirmed). It audits a
-  ``freed`` event first, durably; only then is the file deleted. A cut between the two leaves
-  the event and the file, and the next pass audits it again and deletes it (a reader takes the
-  event once). This is the one place in the project that deletes evidence.
+- ``free/segment-<seq>.json``: offload's word that a segment is in the bucket, confirmed by HEAD:
+  its size, its SHA-256 and the store's own ETag, under COMPLIANCE retention. With
+  ``offload.free_space`` on, the daemon takes that word only as far as it can check it itself,
+  on a thread of its own (never the recorder's): the request names the configured bucket and
+  the key the segment's number gives; the camera's listing of its log matches the newest
+  checkpoint its witness cosigned, and that checkpoint covers the segment; the file is the leaf
+  the log holds (its signed header and chain, read through); and the file's own SHA-256 and
+  ETag are those the bucket confirmed. Then, on the recorder thread, it audits a ``freed``
+  event, durably, and only then deletes the file. A cut between the two leaves the event and
+  the file, and the next pass audits it again and deletes it (a reader takes the event once).
+  This is the one place in the project that deletes evidence.
+
+What the daemon cannot check is the bucket itself (it holds no credentials and may have no
+network): root on the camera could forge a request for a file it read. The ``freed`` event is
+therefore the camera's word, and only ``bodycam verify s3://...`` shows that the bucket keeps
+the footage (docs/evidence-format.md, section 15).
 
 Only segments are freed: the audit logs are small, and they hold the ``freed`` events that
 account for every segment that is gone.
@@ -21,10 +30,13 @@ account for every segment that is gone.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,19 +48,29 @@ from recorder.evidence.cosigned import COSIGNED, kept
 from recorder.evidence.errors import FormatError, StateError
 from recorder.evidence.header import Kind
 from recorder.evidence.jsonobj import loads_object
+from recorder.evidence.keys import key_id, raw_public
+from recorder.evidence.merkle import root
 from recorder.evidence.note import NoteError, Verifier
 from recorder.evidence.pinning import Pinned, Witness, open_checkpoint
-from recorder.evidence.state import file_name, write_json_atomic
+from recorder.evidence.reader import Verdict, check_file
+from recorder.evidence.state import file_name, read_regular, write_json_atomic
 from recorder.evidence.tlog import DeviceLog
 from recorder.evidence.writer import fsync_dir
+from recorder.offload.digest import digest_of_file
+from recorder.offload.plan import evidence_key
 
 __all__ = ["FREE", "STATE", "Custody", "FreeRequest", "request_free"]
 
 FREE = "free"
 """The directory in the state directory where offload asks for segments to be freed."""
 STATE = "custody.json"
+MAX_REQUEST = 4096
+BATCH = 64 << 20
+"""Bytes of footage one examination reads at most (each file twice: its digest, its chain);
+the rest wait for the next, so that shutting down never waits on more than this."""
 log = logging.getLogger("bodycam.custody")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_ETAG = re.compile(r"[0-9a-f]{32}(-[1-9][0-9]{0,4})?")
 
 Audit = Callable[..., None]
 """``audit(event, **fields)``: durable when it returns, OSError if it is not."""
@@ -61,6 +83,7 @@ class FreeRequest:
     seq: int
     size: int
     sha256: str
+    etag: str
     bucket: str
     key: str
     version_id: str | None
@@ -73,16 +96,32 @@ class FreeRequest:
         for name in ("seq", "size"):
             if type(d.get(name)) is not int or not 0 <= d[name] < 2**63:
                 raise FormatError(f"{name!r} is {d.get(name)!r:.40}; a whole number allowed")
-        for name in ("sha256", "bucket", "key", "retain_until"):
+        for name in ("sha256", "etag", "bucket", "key", "retain_until"):
             if not isinstance(d.get(name), str):
                 raise FormatError(f"{name!r} is {d.get(name)!r:.40}; a string allowed")
         if not _SHA256.fullmatch(d["sha256"]):
             raise FormatError("'sha256' is not 64 lowercase hex digits")
+        if not _ETAG.fullmatch(d["etag"]):
+            raise FormatError("'etag' is not an MD5 in hex, with '-<parts>' for a multipart one")
         version = d.get("version_id")
         if version is not None and not isinstance(version, str):
             raise FormatError(f"'version_id' is {version!r:.40}; a string or null allowed")
-        fields = ("seq", "size", "sha256", "bucket", "key", "version_id", "retain_until")
-        return cls(**{k: d.get(k) for k in fields})
+        try:
+            until = dt.datetime.fromisoformat(d["retain_until"])
+        except ValueError:
+            raise FormatError("'retain_until' is not an ISO 8601 date and time") from None
+        if until.tzinfo is None:
+            raise FormatError("'retain_until' has no time zone")
+        return cls(
+            d["seq"],
+            d["size"],
+            d["sha256"],
+            d["etag"],
+            d["bucket"],
+            d["key"],
+            version,
+            d["retain_until"],
+        )
 
 
 def _request_path(state_dir: Path, seq: int) -> Path:
@@ -97,6 +136,26 @@ def request_free(state_dir: Path, request: FreeRequest) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class _Approved:
+    path: Path
+    request: FreeRequest
+    leaf: Leaf
+    identity: tuple[int, int, int, int]
+    covered: Pinned
+
+
+@dataclass(frozen=True)
+class _Refused:
+    path: Path
+    why: str
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    st = os.stat(path, follow_symlinks=False)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class Custody:
     """The daemon's side: :meth:`poll` audits new cosigned checkpoints and frees segments."""
 
@@ -106,17 +165,27 @@ class Custody:
         evidence_dir: Path,
         device_pub: Ed25519PublicKey,
         witness: Verifier | None,
-        free_space: bool,
-        log_: Callable[[], DeviceLog | None],
+        *,
+        free_space: bool = False,
+        bucket: str = "",
+        part_size: int = 8 << 20,
+        log_: Callable[[], DeviceLog | None] = lambda: None,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         self.state_dir, self.evidence_dir = state_dir, evidence_dir
         self._pub = device_pub
+        self._prefix = key_id(raw_public(device_pub)).hex()
         self._witness = [Witness(witness.name, witness.public)] if witness else []
         self._free_space = free_space
+        self._bucket = bucket
+        self._part_size = part_size
         self._log = log_
-        self._seen: dict[str, float] = {}
-        self._pending_free = False
-        """A freeing failed (the audit or the deletion): look again even if nothing changed."""
+        self._wall = wall
+        self._seen: dict[str, int] = {}
+        self._examining: Future[list[_Approved | _Refused]] | None = None
+        self._again = False
+        """Look at the requests again even if nothing changed (an audit or a deletion failed)."""
+        self._worker: ThreadPoolExecutor | None = None
         self.audited = self._load()
         """The largest checkpoint size audited as cosigned."""
 
@@ -141,28 +210,47 @@ class Custody:
         return True
 
     def poll(self, audit: Audit) -> None:
-        """Audit what is new in ``cosigned/``, then free what ``free/`` asks for. Each problem
-        is logged and audited as a fault; nothing here stops recording."""
+        """Audit what is new in ``cosigned/``; free what an examination approved; start an
+        examination of ``free/`` when it (or the cosigned checkpoints) changed. Each problem
+        is logged and audited as a fault; nothing here stops recording or waits on a file."""
         if not self._witness:
             return
-        if self._changed(COSIGNED):
+        cosigned = self._changed(COSIGNED)
+        if cosigned:
             self._audit_cosigned(audit)
-        if self._changed(FREE) or self._pending_free:
-            self._free(audit)
+        if not self._free_space:
+            return
+        if self._examining is not None and self._examining.done():
+            decisions, self._examining = self._examining.result(), None
+            self._act(decisions, audit)
+        if self._examining is None and (self._changed(FREE) or cosigned or self._again):
+            self._again = False
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="custody")
+            self._examining = self._worker.submit(self._examine)
+
+    def close(self, audit: Audit) -> None:
+        """Finish an examination under way (it reads at most BATCH bytes of footage) and act
+        on it, then stop the examining thread."""
+        if self._examining is not None:
+            decisions, self._examining = self._examining.result(), None
+            self._act(decisions, audit)
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
 
     # --- cosigned checkpoints --------------------------------------------------------------
 
-    def _verified(self) -> list[Pinned]:
-        out = []
-        for path, data in kept(self.state_dir):
+    def _verified(self, above: int = -1, newest_first: bool = False) -> Iterator[Pinned]:
+        """The kept notes this camera signed and its witness cosigned, by size (only those
+        whose name gives a size above ``above``: the others are not even read)."""
+        for path, data in kept(self.state_dir, above=above, newest_first=newest_first):
             try:
-                out.append(open_checkpoint(data, self._pub, self._witness))
+                yield open_checkpoint(data, self._pub, self._witness)
             except NoteError as e:
                 log.warning("%s: not cosigned by this camera's witness: %s", path, e)
-        return out
 
     def _audit_cosigned(self, audit: Audit) -> None:
-        for p in sorted(self._verified(), key=lambda p: p.checkpoint.size):
+        for p in sorted(self._verified(above=self.audited), key=lambda p: p.checkpoint.size):
             if p.checkpoint.size <= self.audited:
                 continue
             audit(
@@ -175,91 +263,156 @@ class Custody:
             self.audited = p.checkpoint.size
             write_json_atomic(self.state_dir / STATE, {"cosigned": self.audited})
 
-    # --- freeing space -----------------------------------------------------------------------
+    # --- freeing space: examined on the custody thread ---------------------------------------
 
-    def _free(self, audit: Audit) -> None:
-        directory = self.state_dir / FREE
+    def _examine(self) -> list[_Approved | _Refused]:
         try:
-            requests = sorted(p for p in directory.iterdir() if p.suffix == ".json")
+            requests = sorted(p for p in (self.state_dir / FREE).iterdir() if p.suffix == ".json")
         except OSError:
-            return
-        self._pending_free = False
+            return []
         if not requests:
-            return
-        if not self._free_space:
-            log.warning(
-                "%d segment(s) offered to be freed; offload.free_space is off", len(requests)
-            )
-            return
+            return []
         device_log = self._log()
         if device_log is None:
-            return  # the log is unreadable (already audited as a fault): nothing is covered
-        covered = max(self._verified(), key=lambda p: p.checkpoint.size, default=None)
+            return []  # the log is unreadable (audited as a fault already): nothing is covered
+        covered = next(self._verified(newest_first=True), None)
         try:
             leaves = device_log.listing()
         except StateError as e:
             log.error("freeing: the camera's log: %s", e)
-            return
+            return []
+        problem = self._listing_problem(leaves, covered)
         index = {leaf.seq: (i, leaf) for i, leaf in enumerate(leaves) if leaf.kind is Kind.MEDIA}
+        out: list[_Approved | _Refused] = []
+        budget = BATCH
         for path in requests:
+            if budget <= 0:
+                self._again = True  # the rest at the next look
+                break
             try:
-                self._free_one(path, audit, index, covered)
-            except OSError as e:  # the audit or the deletion failed: try again later
-                log.error("freeing %s: %s", path.name, e)
-                self._pending_free = True
+                decision = self._decide(path, index, covered, problem)
+            except OSError as e:
+                decision = _Refused(path, f"{path.name}: {e.strerror or e}")
+            if isinstance(decision, _Approved):
+                budget -= decision.request.size
+            if decision is not None:
+                out.append(decision)
+        return out
 
-    def _free_one(
+    @staticmethod
+    def _listing_problem(leaves: list[Leaf], covered: Pinned | None) -> str:
+        if covered is None:
+            return ""
+        size = covered.checkpoint.size
+        if len(leaves) < size or root([leaf.hash() for leaf in leaves[:size]]) != (
+            covered.checkpoint.root
+        ):
+            return f"the camera's listing does not match its checkpoint of {size}, cosigned"
+        return ""
+
+    def _decide(
         self,
         path: Path,
-        audit: Audit,
         index: dict[int, tuple[int, Leaf]],
         covered: Pinned | None,
-    ) -> None:
+        problem: str,
+    ) -> _Approved | _Refused | None:
+        """A request approved, refused, or None: not covered yet, kept for a later look."""
         try:
-            r = FreeRequest.parse(path.read_bytes())
+            r = FreeRequest.parse(read_regular(path, MAX_REQUEST))
         except FormatError as e:
-            self._refuse(path, audit, f"not a free request: {e}")
-            return
-        segment = self.evidence_dir / file_name(Kind.MEDIA, r.seq)
+            return _Refused(path, f"not a free request: {e}")
+        if problem:
+            return _Refused(path, problem)
+        key = evidence_key(self._prefix, Kind.MEDIA, r.seq)
+        if (r.bucket, r.key) != (self._bucket, key):
+            return _Refused(
+                path, f"it names {r.bucket}/{r.key}, not {self._bucket}/{key} (offload.bucket)"
+            )
+        if self._wall is not None and dt.datetime.fromisoformat(r.retain_until).timestamp() <= (
+            self._wall()
+        ):
+            return _Refused(path, f"its retention ended ({r.retain_until})")
         found = index.get(r.seq)
         if found is None:
-            self._refuse(path, audit, f"segment #{r.seq} is not a finished file of the log")
-            return
+            return _Refused(path, f"segment #{r.seq} is not a finished file of the log")
         i, leaf = found
         if covered is None or covered.checkpoint.size <= i:
             log.info("segment #%d: no cosigned checkpoint covers it yet", r.seq)
-            return  # kept: a later checkpoint will cover it
+            return None
+        segment = self.evidence_dir / file_name(Kind.MEDIA, r.seq)
         try:
-            size = segment.stat().st_size
+            identity = _identity(segment)
         except FileNotFoundError:
             path.unlink()  # freed before (a cut after the deletion): done
-            return
-        if size != r.size:
-            self._refuse(path, audit, f"segment #{r.seq} is {size} bytes, the bucket's {r.size}")
+            return None
+        if identity[2] != r.size:
+            return _Refused(path, f"segment #{r.seq} is {identity[2]} bytes, the bucket's {r.size}")
+        try:
+            digest = digest_of_file(segment, r.size, self._part_size)
+        except EOFError:
+            return _Refused(path, f"segment #{r.seq} is shorter than {r.size} bytes")
+        if (digest.sha256, digest.etag) != (r.sha256, r.etag):
+            return _Refused(path, f"segment #{r.seq}'s SHA-256 or ETag is not the bucket's")
+        outcome = check_file(segment, self._pub)
+        h = outcome.header
+        same = (
+            h is not None
+            and outcome.verdict in (Verdict.OK, Verdict.INCOMPLETE)
+            and (h.kind, h.seq, h.segment_id) == (Kind.MEDIA, r.seq, leaf.segment_id)
+            and len(outcome.chains) > leaf.records
+            and outcome.chains[leaf.records] == leaf.chain
+        )
+        if not same:
+            return _Refused(path, f"segment #{r.seq} is not the file the camera's log holds")
+        return _Approved(path, r, leaf, identity, covered)
+
+    # --- freeing space: acted on, on the recorder thread --------------------------------------
+
+    def _act(self, decisions: list[_Approved | _Refused], audit: Audit) -> None:
+        for d in decisions:
+            try:
+                if isinstance(d, _Refused):
+                    self._refuse(d, audit)
+                else:
+                    self._free(d, audit)
+            except OSError as e:  # the audit or the deletion failed: look again later
+                log.error("freeing %s: %s", d.path.name, e)
+                self._again = True
+
+    def _free(self, a: _Approved, audit: Audit) -> None:
+        r, segment = a.request, self.evidence_dir / file_name(Kind.MEDIA, a.request.seq)
+        try:
+            if _identity(segment) != a.identity:
+                self._again = True  # changed since it was examined: examine it again
+                return
+        except FileNotFoundError:
+            a.path.unlink(missing_ok=True)
             return
         audit(
             "freed",
             stream="media",
             seq=r.seq,
-            records=leaf.records,
-            chain=leaf.chain.hex(),
+            records=a.leaf.records,
+            chain=a.leaf.chain.hex(),
             bytes=r.size,
             sha256=r.sha256,
+            etag=r.etag,
             bucket=r.bucket,
             key=r.key,
             version_id=r.version_id,
             retain_until=r.retain_until,
-            checkpoint=covered.checkpoint.size,
-            witness_time=rfc3339(covered.cosigned_at),
+            checkpoint=a.covered.checkpoint.size,
+            witness_time=rfc3339(a.covered.cosigned_at),
         )
         segment.unlink()
         fsync_dir(self.evidence_dir)
-        path.unlink()
+        a.path.unlink(missing_ok=True)
         log.info("segment #%d freed: it is in %s/%s", r.seq, r.bucket, r.key)
 
-    def _refuse(self, path: Path, audit: Audit, why: str) -> None:
-        log.error("%s: refused: %s", path.name, why)
+    def _refuse(self, d: _Refused, audit: Audit) -> None:
+        log.error("%s: refused: %s", d.path.name, d.why)
         try:
-            audit("fault", what="free request refused", error=why)
+            audit("fault", what="free request refused", error=d.why)
         finally:
-            path.unlink()
+            d.path.unlink(missing_ok=True)

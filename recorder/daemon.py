@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from hal.backend import Backend, Devices, DeviceSettings
 from hal.camera import EncodedFrame
 from hal.errors import HalError
+from hal.gnss import Fix
 from hal.inputs import InputEvent
 from hal.registry import load_backend
 from recorder.config import Config, ConfigError
@@ -94,6 +95,28 @@ class FrameQueue:
             return None
 
 
+class FixQueue:
+    """The hand-over from the GNSS receiver's thread: bounded, never blocks, counts drops."""
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self._q: queue.Queue[Fix] = queue.Queue(maxsize)
+        self.dropped = 0
+
+    def put_nowait(self, fix: Fix) -> bool:
+        try:
+            self._q.put_nowait(fix)
+        except queue.Full:
+            self.dropped += 1
+            return False
+        return True
+
+    def get_nowait(self) -> Fix | None:
+        try:
+            return self._q.get_nowait()
+        except queue.Empty:
+            return None
+
+
 def load_recipients(state_dir: Path) -> tuple[X25519PublicKey, ...]:
     """The agency public keys installed by ``bodycam provision``; at least one is required."""
     rdir = state_dir / RECIPIENTS
@@ -146,6 +169,9 @@ def settings_from(config: Config) -> DeviceSettings:
         speed=sim["speed"],
         clock_never_set=sim["clock_never_set"],
         storage_capacity_bytes=cap * 1024 * 1024 if cap else None,
+        gnss=config["gnss"]["enabled"],
+        gpsd_host=config["gnss"]["gpsd_host"],
+        gpsd_port=config["gnss"]["gpsd_port"],
     )
 
 
@@ -223,6 +249,9 @@ class Daemon:
         events: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
         devices.inputs.subscribe(events.put)
         devices.camera.start(frames)
+        fixes = FixQueue()
+        if devices.gnss is not None:
+            devices.gnss.start(fixes)
         console = self.console = self._start_console(cfg, devices, rec)
         log.info("recording loop running (%s backend)", self.backend.name)
         notifier = self.notifier
@@ -233,6 +262,8 @@ class Daemon:
         try:
             while not self.stopping.is_set():
                 frame = frames.get(timeout=_POLL_S)
+                while (fix := fixes.get_nowait()) is not None:
+                    rec.fix(fix)
                 while not events.empty():
                     rec.input(events.get_nowait())
                 if frame is not None:
@@ -256,6 +287,10 @@ class Daemon:
             if console is not None:
                 console.stop()
             devices.camera.stop()
+            if devices.gnss is not None:
+                devices.gnss.stop()
+            while (fix := fixes.get_nowait()) is not None:
+                rec.fix(fix)
             # Frames the camera handed over before it stopped belong to the evidence too.
             while (frame := frames.get_nowait()) is not None:
                 rec.frame(frame)

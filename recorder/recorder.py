@@ -26,13 +26,16 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 import recorder
 from hal.backend import Devices
 from hal.camera import EncodedFrame
+from hal.gnss import Fix
 from hal.inputs import InputEvent
 from recorder.config import Config
 from recorder.custody import Custody
 from recorder.evidence.audit import AuditLog
 from recorder.evidence.errors import StateError
 from recorder.evidence.header import Kind, Link, LinkState, Suite
+from recorder.evidence.media import STREAM_SENSOR, Frame
 from recorder.evidence.note import Verifier
+from recorder.evidence.sensor import fix_sample
 from recorder.evidence.state import EvidenceStream, write_json_atomic
 from recorder.evidence.tlog import DeviceLog
 from recorder.recording import RecordingWriter, WriteFailed
@@ -136,6 +139,10 @@ class Recorder:
         self.writer: RecordingWriter | None = None
         self.counters = Counters()
         self._events: deque[InputEvent] = deque()
+        self._fixes: deque[Fix] = deque()
+        self._fix_second: int | None = None
+        """The device second (monotonic) of the last fix sampled: at most one a second."""
+        self.fix_samples = 0
         self._next_check = 0.0
         self._warned: set[str] = set()
         self._reserve = config["storage"]["reserve_mib"] * 1024 * 1024
@@ -151,8 +158,11 @@ class Recorder:
             evidence,
             device_pub,
             Verifier.parse(o["witness_vkey"]) if o["witness_vkey"] else None,
-            o["free_space"],
-            lambda: self.log,
+            free_space=o["free_space"],
+            bucket=o["bucket"],
+            part_size=o["part_mib"] * 1024 * 1024,
+            log_=lambda: self.log,
+            wall=devices.clock.wall,
         )
 
     # --- what the daemon calls ---------------------------------------------------------------
@@ -199,8 +209,13 @@ class Recorder:
         """Queue an input event; it is applied once the frames before it are placed."""
         self._events.append(event)
 
+    def fix(self, fix: Fix) -> None:
+        """Queue a GNSS fix; it is sampled once the frames before it are placed."""
+        self._fixes.append(fix)
+
     def frame(self, frame: EncodedFrame) -> None:
         t = frame.timestamp_us / 1e6
+        self._apply_fixes(until=t)
         self._apply_events(until=t)
         self.counters.frames += 1
         self._last_frame = t
@@ -223,6 +238,7 @@ class Recorder:
 
     def poll(self, now: float) -> None:
         """Time passed with no frame (a stalled camera): apply due events, flush a due record."""
+        self._apply_fixes(until=now)
         self._apply_events(until=now)
         self._do(self.machine.tick(now))
         if self.writer is not None:
@@ -239,7 +255,12 @@ class Recorder:
             self._indicate("led", "warning", True)
 
     def close(self, reason: str = "shutdown") -> None:
+        try:
+            self.custody.close(self._audit_durably)
+        except Exception as e:  # shutting down goes on, whatever the state directory holds
+            self._fault(f"custody: {e!r}")
         now = self.devices.clock.monotonic()
+        self._apply_fixes(until=float("inf"))
         self._apply_events(until=float("inf"))
         self._do(self.machine.shutdown(now, reason))
         self.audit("shutdown", reason=reason)
@@ -276,6 +297,7 @@ class Recorder:
             "firmware": recorder.__version__,
             "boot_id": self.boot_id,
             "camera_stalled": self._stalled,
+            **self._gnss_status(),
             "faults": list(self.counters.faults),
         }
 
@@ -411,6 +433,47 @@ class Recorder:
         log.error("%s", what)
         self.counters.faults = [*self.counters.faults[-9:], what]
 
+    def _gnss_status(self) -> dict[str, Any]:
+        """The receiver's fix (or none) and how old the newest fix is, in device seconds."""
+        gnss = self.devices.gnss
+        if gnss is None:
+            return {"gnss": "no receiver"}
+        last = gnss.last_fix
+        state = last.mode if gnss.has_fix and last is not None else "no fix"
+        out: dict[str, Any] = {
+            "gnss": f"fault: {gnss.fault}" if gnss.fault is not None else state,
+            "gnss_fix_age_s": None,
+        }
+        if last is not None:
+            out["gnss_fix_age_s"] = round(self.devices.clock.monotonic() - last.received, 1)
+            out["gnss_lat"], out["gnss_lon"] = round(last.lat, 6), round(last.lon, 6)
+        return out
+
+    def _apply_fixes(self, until: float) -> None:
+        while self._fixes and self._fixes[0].received <= until:
+            self._place_fix(self._fixes.popleft())
+
+    def _place_fix(self, fix: Fix) -> None:
+        """One fix a device second into the ring and the recording; learn the time from it
+        if the clock was never set."""
+        clock = self.devices.clock
+        if not clock.is_set:
+            try:
+                self.set_clock(fix.time + (clock.monotonic() - fix.received), "gnss", by="gnss")
+            except Exception as e:  # no CAP_SYS_TIME, say: recording goes on
+                if "gnss_clock" not in self._warned:
+                    self._warned.add("gnss_clock")
+                    self._fault(f"cannot set the clock from GNSS: {e}")
+        second = int(fix.received)
+        if second == self._fix_second:
+            return
+        self._fix_second = second
+        sample = Frame(STREAM_SENSOR, round(fix.received * 1e6), False, fix_sample(fix))
+        self.fix_samples += 1
+        self.ring.push_sample(sample)
+        if self.writer is not None:
+            self.writer.sample(sample)
+
     def _apply_events(self, until: float) -> None:
         while self._events and self._events[0].t <= until:
             ev = self._events.popleft()
@@ -467,10 +530,11 @@ class Recorder:
         )
         self.counters.recordings += 1
         pre = self.ring.snapshot() if pre_roll else []
+        samples = self.ring.samples() if pre_roll else []
         failed: WriteFailed | None = None
         try:
             # The seconds before the press first, in one write and one sync; then the audit.
-            self.writer.add_pre_roll(pre)
+            self.writer.add_pre_roll(pre, samples)
         except WriteFailed as e:
             failed = e
         self.audit(  # logged once the pre-roll is durable: trigger_us says when it came
@@ -555,6 +619,14 @@ class Recorder:
                     source=d.clock.source,
                 )
                 self._wall_offset = offset
+            gnss_fault = d.gnss.fault if d.gnss is not None else None
+            if gnss_fault is not None and "gnss" not in self._warned:
+                self._warned.add("gnss")
+                self.audit("fault", what="gnss", error=str(gnss_fault))
+                self._fault(f"gnss: {gnss_fault}")
+            elif gnss_fault is None and "gnss" in self._warned:
+                self._warned.discard("gnss")
+                self.audit("fault", what="gnss resumed")
             if d.camera.fault is not None and "camera" not in self._warned:
                 self._warned.add("camera")
                 self.audit("fault", what="camera", error=str(d.camera.fault))

@@ -113,14 +113,24 @@ class RecordingWriter:
         self._place(frame, live=True)
         self._write_sealed()
 
-    def add_pre_roll(self, frames: Sequence[EncodedFrame]) -> None:
-        """Take a trigger's pre-event frames and make them durable at once: every record of
-        the pre-roll, the last partial one included, in one write and one sync. The pre-roll
-        stays in the first segment, so no segment rolls inside it."""
+    def add_pre_roll(self, frames: Sequence[EncodedFrame], samples: Sequence[Frame] = ()) -> None:
+        """Take a trigger's pre-event frames, and the sensor samples of their time, and make
+        them durable at once: every record of the pre-roll, the last partial one included, in
+        one write and one sync. The pre-roll stays in the first segment, so no segment rolls
+        inside it. Each sample goes into the record of the frames of its time."""
+        pending = iter(samples)
+        sample = next(pending, None)
         for frame in frames:
+            # As live (Recorder.fix): a sample goes in before the first frame not older than it.
+            while sample is not None and sample.pts_us <= frame.timestamp_us and self.is_open:
+                self.sample(sample)
+                sample = next(pending, None)
             self._place(frame, live=False)
             if self._sealed_bytes >= _PRE_ROLL_CHUNK:
                 self._write_sealed(sync=False)  # bounded memory: the buffer is not copied whole
+        while sample is not None:  # between the newest buffered frame and the press
+            self.sample(sample)
+            sample = next(pending, None)
         self._seal()
         self._write_sealed()
 
@@ -179,9 +189,13 @@ class RecordingWriter:
 
     def mark(self, t_us: int, what: dict[str, Any]) -> None:
         """Put a bookmark into the stream (a sensor-stream frame, spec section 9)."""
+        data = json.dumps(what, sort_keys=True).encode()
+        self.sample(Frame(STREAM_SENSOR, t_us, False, data))
+
+    def sample(self, sample: Frame) -> None:
+        """Put a sensor-stream frame (a GNSS fix, a marker) into the record being gathered."""
         if self.is_open:
-            data = json.dumps(what, sort_keys=True).encode()
-            self._pending.append(Frame(STREAM_SENSOR, t_us, False, data))
+            self._pending.append(sample)
 
     def flush_due(self, now_us: int) -> None:
         """Write the pending record if it is due even though no new frame came (camera stall)."""

@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from hal.camera import EncodedFrame
+from recorder.evidence.media import Frame
 
 __all__ = ["RingBuffer"]
 
@@ -43,6 +44,7 @@ class RingBuffer:
         self._frames: deque[EncodedFrame] = deque()
         self._groups: deque[_Group] = deque()
         self._nbytes = 0
+        self._samples: deque[Frame] = deque()
         self.discarded = 0
         """Frames that arrived with no keyframe before them to decode from."""
 
@@ -98,6 +100,21 @@ class RingBuffer:
             self._frames.popleft()
         self._nbytes -= g.nbytes
 
+    def push_sample(self, sample: Frame) -> None:
+        """Keep a sensor sample (a GNSS fix) for as long as the frames of its time are kept."""
+        self._samples.append(sample)
+        self._trim_samples()
+
+    def _trim_samples(self) -> None:
+        oldest = self.oldest_us
+        while self._samples and (oldest is None or self._samples[0].pts_us < oldest):
+            self._samples.popleft()
+
     def snapshot(self) -> list[EncodedFrame]:
         """Everything held, oldest first (references: no frame is copied)."""
         return list(self._frames)
+
+    def samples(self) -> list[Frame]:
+        """The sensor samples from the oldest frame held on, oldest first."""
+        self._trim_samples()
+        return list(self._samples)

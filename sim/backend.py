@@ -23,6 +23,7 @@ from hal.keystore import FileKeyStore
 from sim.battery import SimBattery
 from sim.camera import SimCamera
 from sim.clock import SimClock
+from sim.gnss import SimGnss
 from sim.indicators import SimIndicators
 from sim.inputs import SimInputs
 from sim.player import schedule
@@ -45,6 +46,7 @@ class SimDevices(Devices):
     indicators: SimIndicators
     battery: SimBattery
     storage: SimStorage
+    gnss: SimGnss | None = None
 
 
 class SimBackend(Backend):
@@ -85,6 +87,7 @@ class SimBackend(Backend):
             battery=SimBattery(clock=clock),
             storage=SimStorage(settings.evidence_dir, capacity, clock=clock),
             keystore=keystore,
+            gnss=SimGnss(clock=clock) if settings.gnss else None,
         )
 
     def play(self, devices: Devices, scenario_path: Path, on_finished: Callable[[], None]) -> None:
@@ -94,6 +97,12 @@ class SimBackend(Backend):
         if not isinstance(devices, SimDevices):
             raise BackendError("backend 'sim' can play scenarios only on devices it created")
         scenario = load_scenario(scenario_path)
+        if scenario.route is not None and devices.gnss is None:
+            raise ScenarioError(
+                f"{scenario_path}: key 'route': this device has no receiver "
+                "(gnss.enabled = false in its configuration)",
+                key="route",
+            )
         if scenario.start is not None:
             try:
                 started = devices.clock.pin_start(scenario.start)

@@ -30,6 +30,8 @@ def schedule(scenario: Scenario, devices: SimDevices, on_finished: Callable[[], 
     for step in scenario.steps:
         clock.call_at(start + step.at, _runner(devices, step))
     clock.call_at(start + scenario.duration, on_finished)
+    if scenario.route is not None and devices.gnss is not None:
+        devices.gnss.follow(scenario.route, scenario.duration)
     log.info(
         "scenario %r scheduled: %d steps over %gs",
         scenario.name,

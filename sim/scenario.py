@@ -8,6 +8,8 @@ A scenario file::
     start = 2024-06-01T00:00:00Z # optional: pin the wall clock's start (a TOML date-time with
                                  # an offset, after 1970); else it starts at the host's time.
                                  # Either way never before an earlier boot's last wall time.
+    [route]                      # optional: waypoints and spans with no fix (sim.route);
+                                 # played through a real gpsd (gpsfake), which must be installed
 
     [[step]]                     # any number of steps; "step 1" is the first in the file
     at = 30.0                    # required, seconds after play() began, 0 <= at <= duration
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from hal.errors import BackendError
+from sim.route import Route, RouteError, parse_route
 
 __all__ = [
     "ACTIONS",
@@ -149,6 +152,7 @@ class Scenario:
     steps: tuple[Step, ...]
     description: str = ""
     start: float | None = None  # the pinned wall-clock start, UTC epoch seconds
+    route: Route | None = None  # where the receiver is, through gpsd (sim.route)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -165,7 +169,7 @@ def load_scenario(path: Path) -> Scenario:
 
 def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
     """Validate a scenario already parsed from TOML."""
-    top = {"name", "duration", "description", "start", "step"}
+    top = {"name", "duration", "description", "start", "route", "step"}
     for key in data:
         if key not in top:
             allowed = ", ".join(sorted(top))
@@ -189,13 +193,17 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
     if not isinstance(description, str):
         raise ScenarioError(f"{source}: key 'description' must be a string", key="description")
     start = _start(data["start"], source) if "start" in data else None
+    try:
+        route = parse_route(data["route"], duration) if "route" in data else None
+    except RouteError as exc:
+        raise ScenarioError(f"{source}: {exc}", key="route") from None
     raw_steps = data.get("step", [])
     if not isinstance(raw_steps, list):
         raise ScenarioError(f"{source}: 'step' must be an array of tables ([[step]])", key="step")
     steps = tuple(
         _parse_step(raw, number, duration, source) for number, raw in enumerate(raw_steps, 1)
     )
-    return Scenario(name, duration, steps, description, start)
+    return Scenario(name, duration, steps, description, start, route)
 
 
 def _start(value: object, source: str) -> float:

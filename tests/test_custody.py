@@ -6,8 +6,8 @@ accounts for the freed segment from the signed event."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +21,14 @@ from recorder.custody import FREE, Custody, FreeRequest, request_free
 from recorder.evidence.audit import rfc3339
 from recorder.evidence.chain import EXIT_OK
 from recorder.evidence.cosigned import COSIGNED
+from recorder.evidence.keys import key_id, raw_public
 from recorder.evidence.note import Verifier
 from recorder.evidence.pinning import Witness as Trusted
 from recorder.evidence.pinning import open_checkpoint, pin
 from recorder.evidence.reader import Verdict
 from recorder.evidence.tlog import DeviceLog
 from recorder.evidence.witness_client import BadProof, Fork
+from recorder.offload.digest import digest_of_file
 from recorder.offload.witnessing import ask_witness
 from recorder.witness.server import WitnessServer
 from recorder.witness.state import State
@@ -35,6 +37,8 @@ from tests.profiles import examples
 from tests.simdevice import SimDevice, scenario
 from tests.test_streams_link import two_shifts
 from tests.witness_kit import START, WITNESS_NAME, Clock, serving, witness_key
+
+BUCKET = "evidence"
 
 
 def _no_signing(_: bytes) -> bytes:
@@ -65,6 +69,7 @@ class Dock:
         changes = {
             "offload.witness_url": self.server.url,
             "offload.witness_vkey": self.witness.vkey(),
+            "offload.bucket": BUCKET,
             **{f"offload.{k}": v for k, v in offload.items()},
         }
         return SimDevice(self.cam.root, self.cam.config.replace(changes))
@@ -145,21 +150,23 @@ def _trusted(dock: Dock) -> Trusted:
     return Trusted(dock.witness.name, dock.witness.public)
 
 
-def _request(dock: Dock, seq: int, size: int | None = None) -> Path:
+def _request(dock: Dock, seq: int, **override: Any) -> Path:
+    """Offload's request to free segment ``seq``: what HEAD of its object would have given."""
     path = dock.cam.evidence / f"segment-{seq:08d}.bcam"
-    data = path.read_bytes()
-    return request_free(
-        dock.state,
-        FreeRequest(
-            seq,
-            len(data) if size is None else size,
-            hashlib.sha256(data).hexdigest(),
-            "evidence",
-            f"k/media/{seq:08d}.bcam",
-            "v1",
-            "2031-01-01T00:00:00+00:00",
-        ),
-    )
+    size = path.stat().st_size
+    digest = digest_of_file(path, size, 8 << 20)
+    prefix = key_id(raw_public(dock.cam.device_pub)).hex()
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "size": size,
+        "sha256": digest.sha256,
+        "etag": digest.etag,
+        "bucket": BUCKET,
+        "key": f"{prefix}/media/{seq:08d}.bcam",
+        "version_id": "v1",
+        "retain_until": "2031-01-01T00:00:00+00:00",
+    }
+    return request_free(dock.state, FreeRequest(**(fields | override)))
 
 
 def test_a_segment_is_freed_only_when_covered_and_audited_and_verify_accounts_for_it(
@@ -182,13 +189,14 @@ def test_a_segment_is_freed_only_when_covered_and_audited_and_verify_accounts_fo
     assert not first.exists() and not request.exists()
     (freed,) = dock.events("freed")
     assert (freed["stream"], freed["seq"], freed["checkpoint"]) == ("media", 1, cosigned.size)
-    assert freed["bucket"] == "evidence" and freed["key"] == "k/media/00000001.bcam"
+    key = f"{key_id(raw_public(dock.cam.device_pub)).hex()}/media/00000001.bcam"
+    assert freed["bucket"] == BUCKET and freed["key"] == key
 
     report = dock.cam.verify()
     assert report.exit_code == EXIT_OK, [str(ln) for ln in report.lines]
     (line,) = [ln for ln in report.lines if ln.kind == "segment" and ln.seq == "1"]
-    assert line.verdict is Verdict.OK and "freed" in line.reason
-    assert "in the bucket as evidence/k/media/00000001.bcam" in line.reason
+    assert line.verdict is Verdict.OK and "freed (the camera's word)" in line.reason
+    assert f"confirm it with bodycam verify s3://{BUCKET}/{key.split('/')[0]}" in line.reason
 
     # Pinned by the cosigned checkpoint, with the camera's listing: nothing is withheld.
     pinned = [open_checkpoint(cosigned.path.read_bytes(), dock.cam.device_pub, [_trusted(dock)])]
@@ -265,15 +273,21 @@ def test_no_request_bytes_delete_a_segment_or_stop_the_daemon(covered: Dock, dat
         cam.evidence,
         cam.device_pub,
         dock.witness,
-        True,
-        dock.log,
+        free_space=True,
+        bucket=BUCKET,
+        log_=dock.log,
     )
     before = {p.name: p.stat().st_size for p in cam.segments()}
     path = dock.state / FREE / "segment-00000001.json"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(data)
     audited: list[tuple[str, dict[str, Any]]] = []
-    custody.poll(lambda event, **fields: audited.append((event, fields)))
+
+    def audit(event: str, **fields: Any) -> None:
+        audited.append((event, fields))
+
+    custody.poll(audit)
+    custody.close(audit)  # the examination finishes, and is acted on
     after = {p.name: p.stat().st_size for p in cam.segments()}
     freed = [f for e, f in audited if e == "freed"]
     if freed:  # only a request true to the file can free it
@@ -284,3 +298,56 @@ def test_no_request_bytes_delete_a_segment_or_stop_the_daemon(covered: Dock, dat
     assert after == before
     assert not path.exists()
     assert [e for e, _ in audited if e != "cosigned"] == ["fault"]
+
+
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        ({"sha256": "0" * 64}, "SHA-256 or ETag is not the bucket's"),
+        ({"etag": "0" * 32}, "SHA-256 or ETag is not the bucket's"),
+        ({"bucket": "no-such-bucket"}, "(offload.bucket)"),
+        ({"key": "elsewhere/media/00000001.bcam"}, "(offload.bucket)"),
+        ({"retain_until": "1970-01-02T00:00:00+00:00"}, "its retention ended"),
+    ],
+    ids=["sha256", "etag", "bucket", "key", "retention"],
+)
+def test_a_forged_request_is_refused_whatever_it_claims(
+    dock: Dock, override: dict[str, Any], why: str
+) -> None:
+    """The daemon takes offload's word only as far as it can check it: the file's own digests,
+    the configured bucket, the key its number gives, retention not over."""
+    dock.cosign()
+    first = dock.cam.segments()[0]
+    _request(dock, 1, **override)
+    dock.boot("forged", free_space=True)
+    assert first.exists()
+    (fault,) = [e for e in dock.events("fault") if e["what"] == "free request refused"]
+    assert why in fault["error"]
+    assert not dock.events("freed")
+
+
+def test_a_listing_that_does_not_match_the_cosigned_checkpoint_frees_nothing(dock: Dock) -> None:
+    """Leaves swapped in tlog.leaves (an uncovered segment made to look covered) are caught by
+    the root of the cosigned checkpoint."""
+    dock.cosign()
+    leaves = dock.state / "tlog.leaves"
+    data = bytearray(leaves.read_bytes())
+    size = 61
+    data[0:size], data[size : 2 * size] = data[size : 2 * size], data[0:size]
+    leaves.write_bytes(bytes(data))
+    first = dock.cam.segments()[0]
+    _request(dock, 1)
+    dock.boot("swapped", free_space=True)
+    assert first.exists()
+    (fault,) = [e for e in dock.events("fault") if e["what"] == "free request refused"]
+    assert "does not match its checkpoint" in fault["error"]
+
+
+def test_a_fifo_among_the_requests_or_the_notes_never_blocks_the_daemon(dock: Dock) -> None:
+    dock.cosign()
+    os.mkfifo(dock.state / COSIGNED / "checkpoint-99.note")
+    (dock.state / FREE).mkdir(exist_ok=True)
+    os.mkfifo(dock.state / FREE / "segment-00000001.json")
+    dock.boot("fifo", free_space=True)  # returns: nothing waited on a writer
+    assert dock.cam.segments()[0].exists()
+    assert [e["size"] for e in dock.events("cosigned")] == [dock.log().tree.size - 1]

@@ -84,7 +84,8 @@ def test_it_is_one_architecture_independent_package_of_this_version(deb: Deb) ->
 
 def test_it_claims_no_dependency_bookworm_cannot_satisfy(deb: Deb) -> None:
     depends = {d.strip().split(" ")[0] for d in deb.field("Depends").split(",")}
-    assert depends == {"python3:any", "python3-venv", "systemd"}
+    # python3-jinja2: Bookworm has 3.1.2, which the venv (it sees the system's packages) uses
+    assert depends == {"python3:any", "python3-jinja2", "python3-venv", "systemd"}
     recommends = {d.strip() for d in deb.field("Recommends").split(",")}
     assert recommends == {"python3-picamera2", "python3-lgpio", "python3-smbus2"}
 
@@ -103,16 +104,34 @@ def test_the_units_are_installed_as_written(deb: Deb) -> None:
         "bodycam-console@.service",
         "bodycam-offload.service",
         "bodycam-offload.timer",
+        "bodycam-gpsd.socket",
+        "bodycam-gpsd.service",
     ):
         installed = deb.root / "lib/systemd/system" / unit
         assert installed.read_text() == (ROOT / "systemd" / unit).read_text()
     postinst = (deb.control / "postinst").read_text()
     assert "deb-systemd-helper enable 'bodycam.service'" in postinst
     assert "try-restart 'bodycam.service'" in postinst  # on upgrade only: never before provisioning
-    assert "deb-systemd-invoke start" not in postinst
+    # The one unit started by an install: the gpsd socket, which only listens.
+    assert re.findall(r"deb-systemd-invoke start (.*) >", postinst) == ["'bodycam-gpsd.socket'"]
     prerm = (deb.control / "prerm").read_text()
     assert "deb-systemd-invoke stop bodycam.service" in prerm
     assert "deb-systemd-invoke stop bodycam-offload.timer bodycam-offload.service" in prerm
+    assert "deb-systemd-invoke stop bodycam-gpsd.socket bodycam-gpsd.service" in prerm
+
+
+def test_the_gpsd_socket_is_enabled_listening_and_left_alone_on_upgrade(deb: Deb) -> None:
+    postinst = (deb.control / "postinst").read_text()
+    assert "deb-systemd-helper enable 'bodycam-gpsd.socket'" in postinst
+    # A restarted socket would queue the daemon's connections behind a proxy holding the old one.
+    assert "restart 'bodycam-gpsd.socket'" not in postinst
+    assert "bodycam-gpsd.service'" not in postinst  # the socket starts it
+    # The user the socket belongs to exists before the socket is started.
+    assert postinst.index("systemd-sysusers") < postinst.index("start 'bodycam-gpsd.socket'")
+    config = load(deb.root / "etc/bodycam/bodycam.toml")["gnss"]
+    socket_unit = (deb.root / "lib/systemd/system/bodycam-gpsd.socket").read_text()
+    assert config["enabled"] is True
+    assert f"ListenStream={config['gpsd_host']}\n" in socket_unit
 
 
 def test_offload_s_timer_is_installed_but_enabled_only_by_the_agency(deb: Deb) -> None:
@@ -171,6 +190,8 @@ def test_the_command_runs_in_the_venv_and_says_how_to_make_it(deb: Deb) -> None:
         ("bodycam-witness.service", "witness.md"),
         ("bodycam-offload.service", "offload.md"),
         ("bodycam-offload.timer", "offload.md"),
+        ("bodycam-gpsd.socket", "install-pi.md"),
+        ("bodycam-gpsd.service", "install-pi.md"),
     ],
 )
 def test_the_install_page_is_shipped_uncompressed_where_the_units_point(

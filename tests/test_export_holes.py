@@ -803,15 +803,15 @@ def test_a_copy_shorter_than_another_verified_copy_is_never_exported_as_whole(
     own.write_bytes(blob[: record_offsets(blob)[2]])  # 2 of its 4 records, no FINAL
     report = verify_dir(device.evidence, device.pub)
     [rec] = plan(report).recordings
-    assert [s.path.name for s in rec.segments] == ["whole.bcam"] and rec.holes == []
+    assert [s.name for s in rec.segments] == ["whole.bcam"] and rec.holes == []
 
     for c in report.checks:  # what a verifier that took the camera's name first once said
-        c.duplicate = c.path.name == "whole.bcam"
+        c.duplicate = c.name == "whole.bcam"
         if not c.duplicate:
             c.outcome.verdict = Verdict.INCOMPLETE
             c.outcome.reason = "power cut: 2 of 2 records valid, no FINAL record"
     [rec] = plan(report).recordings
-    assert [s.path.name for s in rec.segments] == ["segment-00000001.bcam"]
+    assert [s.name for s in rec.segments] == ["segment-00000001.bcam"]
     [hole] = rec.holes
     assert (hole.first, hole.last, hole.cut) == (1, 1, True)
     assert hole.found == "exported segment-00000001.bcam, but whole.bcam verifies further"

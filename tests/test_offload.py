@@ -409,6 +409,31 @@ def test_other_bytes_under_an_evidence_key_are_a_conflict_and_are_not_written_ov
     assert path.exists()
 
 
+def test_other_bytes_with_the_files_own_sha256_as_metadata_are_not_taken_for_the_file(
+    shifts: SimDevice,
+    s3: S3,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The metadata is the uploader's word; the ETag is the store's. Someone who read the card
+    and can put objects places bytes of the file's size under its key, with its SHA-256 as
+    metadata, before the camera docks: offload must not call the file present (and so never
+    offer it to be freed)."""
+    bucket = s3.bucket()
+    key, path = next(iter(expected_files(shifts).items()))
+    data = path.read_bytes()
+    fake = bytes(len(data))
+    s3.client().put_object(
+        Bucket=bucket, Key=key, Body=fake, Metadata={"sha256": hashlib.sha256(data).hexdigest()}
+    )
+    config = configure(shifts, s3, bucket)
+    code, _, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 1
+    assert f"the bucket holds other bytes under {key} ({len(data)} bytes" in err
+    assert hashlib.md5(fake).hexdigest() in err  # the store's ETag of what it holds
+    assert path.exists()
+
+
 class FlippedOnTheWay(PacedBody):
     """A body one bit of which changes between the camera's digest and the wire."""
 
@@ -540,3 +565,35 @@ def test_docked_the_witness_cosigns_first_then_confirmed_segments_are_freed_and_
 
         code, out, err = run_offload(config, s3, monkeypatch, capsys)  # a rerun: all there
         assert code == 0, err
+
+
+def test_a_rerun_reads_only_the_files_whose_identity_changed_since_the_bucket_confirmed_them(
+    shifts: SimDevice, s3: S3, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cam = shifts
+    config = configure(cam, s3, s3.bucket())
+    assert run_offload(config, s3, monkeypatch, capsys)[0] == 0
+    read: list[str] = []
+    real_digest, real_part = upload.Uploader.digest, upload.Uploader._part
+
+    def digest(self: upload.Uploader, item: Any) -> Any:
+        if item.path is not None:
+            read.append(item.path.name)
+        return real_digest(self, item)
+
+    def part(self: upload.Uploader, item: Any, number: int) -> bytes:
+        if item.path is not None:
+            read.append(item.path.name)
+        return real_part(self, item, number)
+
+    monkeypatch.setattr(upload.Uploader, "digest", digest)
+    monkeypatch.setattr(upload.Uploader, "_part", part)
+    code, out, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 0, err
+    assert read == [] and "0 sent" in out  # HEAD alone: every file is already there
+
+    touched = cam.segments()[0]
+    os.utime(touched, ns=(1, 1))  # the same bytes, another identity: read again, not sent
+    code, out, err = run_offload(config, s3, monkeypatch, capsys)
+    assert code == 0, err
+    assert set(read) == {touched.name} and "0 sent" in out

@@ -110,7 +110,7 @@ def test_a_never_set_clock_starts_in_2000_until_set() -> None:
     with pytest.raises(ValueError, match="clock source"):
         clock.set_wall(1_750_000_000.0, "none")
     with pytest.raises(ValueError, match="positive finite"):
-        clock.set_wall(float("nan"), "gps")
+        clock.set_wall(float("nan"), "gnss")
 
 
 def test_time_never_goes_backwards() -> None:
@@ -154,7 +154,7 @@ def test_a_clock_starts_at_the_host_s_time_and_says_it_is_the_simulator_s() -> N
 
 def test_sim_is_a_label_not_a_source_a_clock_can_be_set_from() -> None:
     clock = SimClock(start_wall=SIM_START_WALL)
-    with pytest.raises(ValueError, match="clock source must be one of ntp, rtc, gps, manual;"):
+    with pytest.raises(ValueError, match="clock source must be one of ntp, rtc, gnss, manual;"):
         clock.set_wall(1_750_000_000.0, "sim")
 
 

@@ -31,7 +31,7 @@ import pytest
 
 from recorder.cli.daemon_cmds import EX_CONFIG, EX_UNAVAILABLE
 from recorder.cli.offload_cmd import EX_TEMPFAIL
-from recorder.config import load
+from recorder.config import SCHEMA, load
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "systemd"
@@ -40,6 +40,8 @@ CONSOLE = UNITS / "bodycam-console@.service"
 WITNESS = UNITS / "bodycam-witness.service"
 OFFLOAD = UNITS / "bodycam-offload.service"
 TIMER = UNITS / "bodycam-offload.timer"
+GPSD_SOCKET = UNITS / "bodycam-gpsd.socket"
+GPSD_PROXY = UNITS / "bodycam-gpsd.service"
 SHIPPED_CONFIG = ROOT / "debian" / "bodycam.toml"
 INSTALL_DOC = ROOT / "docs" / "install-pi.md"
 WITNESS_DOC = ROOT / "docs" / "witness.md"
@@ -77,8 +79,9 @@ def settings(unit: Path) -> dict[str, list[str]]:
         "bodycam-console@ttyGS0.service",
         "bodycam-witness.service",
         "bodycam-offload.service",
+        "bodycam-gpsd.service",
     ],
-    ids=["daemon", "console", "witness", "offload"],
+    ids=["daemon", "console", "witness", "offload", "gpsd-proxy"],
 )
 def test_the_sandbox_exposure_is_at_most_one_and_a_half(unit: str, tmp_path: Path) -> None:
     # An instance name is resolved against its template in the same directory.
@@ -97,7 +100,7 @@ def test_the_units_verify_without_a_single_warning(tmp_path: Path) -> None:
     stand_in = tmp_path / "bodycam"
     stand_in.write_text("#!/bin/sh\nexit 0\n")
     stand_in.chmod(0o755)
-    for unit in (SERVICE, CONSOLE, WITNESS, OFFLOAD, TIMER):
+    for unit in (SERVICE, CONSOLE, WITNESS, OFFLOAD, TIMER, GPSD_SOCKET, GPSD_PROXY):
         copy = tmp_path / unit.name
         copy.write_text(unit.read_text().replace("/usr/bin/bodycam", str(stand_in)))
     for name in (
@@ -107,6 +110,8 @@ def test_the_units_verify_without_a_single_warning(tmp_path: Path) -> None:
         "bodycam-witness.service",
         "bodycam-offload.service",
         "bodycam-offload.timer",
+        "bodycam-gpsd.socket",
+        "bodycam-gpsd.service",
     ):
         result = analyze("verify", str(tmp_path / name), cwd=tmp_path)
         assert (result.returncode, result.stdout + result.stderr) == (0, ""), name
@@ -147,7 +152,9 @@ def test_the_daemon_unit_says_what_the_daemon_needs() -> None:
 
 
 @pytest.mark.parametrize(
-    "unit", [SERVICE, CONSOLE, WITNESS, OFFLOAD], ids=["daemon", "console", "witness", "offload"]
+    "unit",
+    [SERVICE, CONSOLE, WITNESS, OFFLOAD, GPSD_PROXY],
+    ids=["daemon", "console", "witness", "offload", "gpsd-proxy"],
 )
 def test_no_service_can_write_a_core_dump(unit: Path) -> None:
     assert settings(unit)["LimitCORE"] == ["0"]
@@ -182,6 +189,40 @@ def test_the_console_template_binds_to_its_tty() -> None:
     assert s["DeviceAllow"] == ["/dev/%i rw"] and s["User"] == ["bodycam"]
 
 
+def test_the_daemon_reaches_gpsd_through_a_socket_only_its_user_may_open() -> None:
+    sock, daemon = settings(GPSD_SOCKET), settings(SERVICE)
+    (listen,) = sock["ListenStream"]
+    assert load(SHIPPED_CONFIG)["gnss"]["gpsd_host"] == listen
+    assert SCHEMA["gnss"]["gpsd_host"].default == listen
+    assert (sock["SocketUser"], sock["SocketGroup"]) == (daemon["User"], daemon["Group"])
+    assert sock["SocketMode"] == ["0600"] and sock["Accept"] == ["no"]
+    # Not in the daemon's RuntimeDirectory=, which systemd removes (and the socket with it)
+    # whenever the daemon stops.
+    (runtime,) = daemon["RuntimeDirectory"]
+    assert not Path(listen).is_relative_to(Path("/run") / runtime), listen
+    assert sock["WantedBy"] == ["sockets.target"]
+    # The daemon's sandbox is what it was: the socket is its only way to gpsd.
+    assert daemon["PrivateNetwork"] == ["yes"] and daemon["IPAddressDeny"] == ["any"]
+    assert daemon["RestrictAddressFamilies"] == ["AF_UNIX AF_NETLINK"]
+
+
+def test_the_proxy_forwards_to_gpsd_s_own_port_and_nowhere_else() -> None:
+    s = settings(GPSD_PROXY)
+    (command,) = s["ExecStart"]
+    proxyd, *options, target = command.split()
+    assert proxyd == "/lib/systemd/systemd-socket-proxyd"  # Debian bookworm's systemd
+    assert target == f"127.0.0.1:{SCHEMA['gnss']['gpsd_port'].default}"
+    assert set(options) == {"--exit-idle-time=1min", "--connections-max=4"}
+    assert s["Requires"] == [GPSD_SOCKET.name] and GPSD_SOCKET.name in s["After"][0].split()
+    assert s["Wants"] == ["gpsd.socket"] and "gpsd.socket" in s["After"][0].split()
+    assert s["DynamicUser"] == ["yes"] and "User" not in s
+    assert s["IPAddressDeny"] == ["any"] and s["IPAddressAllow"] == ["localhost"]
+    assert s["RestrictAddressFamilies"] == ["AF_UNIX AF_INET"] and "PrivateNetwork" not in s
+    assert s["CapabilityBoundingSet"] == [""] and s["PrivateDevices"] == ["yes"]
+    assert s["UMask"] == ["0077"] and s["MemoryDenyWriteExecute"] == ["yes"]
+    assert "WantedBy" not in s, "the proxy is started by its socket, never at boot on its own"
+
+
 def test_the_offload_unit_runs_offload_on_the_shipped_config_and_writes_only_the_state() -> None:
     s = settings(OFFLOAD)
     assert s["Type"] == ["oneshot"]
@@ -211,7 +252,7 @@ def test_the_offload_unit_runs_offload_on_the_shipped_config_and_writes_only_the
 
 def test_the_offload_timer_starts_it_after_boot_and_after_each_run() -> None:
     t = settings(TIMER)
-    assert t["OnBootSec"] == ["2min"] and t["OnUnitInactiveSec"] == ["15min"]
+    assert t["OnBootSec"] == ["2min"] and t["OnUnitInactiveSec"] == ["5min"]
     assert t["RandomizedDelaySec"] == ["5min"]
     assert "Unit" not in t  # the service of the same name
     assert "Persistent" not in t  # it acts on OnCalendar= alone, which this timer has not
@@ -363,6 +404,37 @@ def test_the_install_guide_s_offload_section_is_what_its_units_say() -> None:
     config = load(SHIPPED_CONFIG)["offload"]["credentials_file"]
     assert f"`credentials_file` is\n   already set: `{config}`" in prose
     assert f"s3-credentials {config}`" in prose
+
+
+def test_the_install_guide_s_gnss_section_is_what_the_proxy_s_units_say() -> None:
+    prose, table = guide_section("5a. GNSS receiver on a UART, through gpsd").split(
+        "### Every setting of the proxy's sandbox", 1
+    )
+    units = [settings(SERVICE), settings(GPSD_SOCKET), settings(GPSD_PROXY)]
+    claims = re.findall(r"`([A-Z]\w+)=([^`]+)`", prose)
+    assert len(claims) >= 5, claims
+    for key, value in claims:
+        assert any(
+            value in u.get(key, []) or value in " ".join(u.get(key, [])).split() for u in units
+        ), f"the guide says {key}={value}; no unit does"
+    (command,) = settings(GPSD_PROXY)["ExecStart"]
+    for option in re.findall(r"`(--[\w-]+=\S+?)`", prose):
+        assert option in command.split(), option
+    (listen,) = settings(GPSD_SOCKET)["ListenStream"]
+    assert f'`gpsd_host = "{listen}"`' in prose
+    unit = service_section(GPSD_PROXY)
+    documented: set[str] = set()
+    for line in table.split("\n#", 1)[0].splitlines():
+        if line.startswith("| `"):
+            setting, value, _why = (c.strip() for c in line.strip().strip("|").split("|"))
+            keys = re.findall(r"`(\w+)=`", setting)
+            assert keys, line
+            for key in keys:
+                documented.add(key)
+                want = cell_values(value)
+                assert unit.get(key) == want, f"{key}=: guide {want}, unit {unit.get(key)}"
+    missing = set(unit) - NOT_SANDBOX - documented
+    assert not missing, f"settings missing from the proxy's table: {sorted(missing)}"
 
 
 # -- docs/witness.md says what the witness's unit does -----------------------------------------

@@ -219,6 +219,33 @@ def test_one_connection_carries_many_requests(cam: Camera, witness: Witness) -> 
             con.close()
 
 
+def test_a_fleet_docking_at_once_is_let_in_while_the_witness_is_busy(
+    cam: Camera, witness: Witness
+) -> None:
+    """Fifty docks connect while the witness answers none (its accept loop not yet running):
+    the kernel takes every connection into the listen backlog, and each is then answered."""
+    cam.finish(1)
+    assert witness.add_checkpoint(cam.body(0)).status == 200
+    server = WitnessServer(("127.0.0.1", 0), witness)  # listening, not yet accepting
+    docks: list[http.client.HTTPConnection] = []
+    try:
+        for _ in range(50):
+            dock = http.client.HTTPConnection(*server.socket.getsockname()[:2], timeout=2)
+            docks.append(dock)
+            dock.connect()  # a full backlog drops the SYN: this times out
+        server.start()
+        for dock in docks:
+            dock.request("POST", PATH, body=cam.body(1))
+            resp = dock.getresponse()
+            assert resp.status == 200
+            lines = Note.parse(cam.notes[1].text.encode() + b"\n" + resp.read()).signatures
+            cosigned(cam.notes[1], lines, WITNESS)  # raises unless it verifies
+    finally:
+        for dock in docks:
+            dock.close()
+        server.close()
+
+
 def test_a_rollback_is_refused_whatever_old_size_it_gives(cam: Camera, witness: Witness) -> None:
     cam.finish(8)
     assert witness.add_checkpoint(cam.body(0, 5)).status == 200

@@ -18,6 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from recorder.cli import main
+from recorder.evidence.errors import EvidenceError
 from recorder.evidence.keys import load_witness_private, write_private_key, write_public_key
 from recorder.evidence.note import TIMESTAMPED_ED25519, Verifier
 from recorder.evidence.witness_client import SizeConflict, add_checkpoint, cosigned
@@ -198,3 +199,32 @@ def test_a_bad_listen_address_is_a_clear_error(
     else:  # it would serve: only a printable host name and a port get here
         host, port = parse_listen(listen)
         assert host.isprintable() and " " not in host and 0 <= port <= 65535
+
+
+def test_a_key_systemd_hands_over_as_a_credential_is_loaded_whatever_its_group_bits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd 254 and later give a LoadCredential= file mode 0440 (root's, with an ACL for the
+    service's user) in a $CREDENTIALS_DIRECTORY nobody else can enter: that key is accepted;
+    the same mode anywhere else, or in a directory others can enter, is still refused."""
+    keygen(tmp_path / "w", capsys)
+    creds = tmp_path / "credentials"
+    creds.mkdir(mode=0o500)
+    key = creds / "witness.key"
+    key.write_bytes((tmp_path / "w" / "witness.key").read_bytes())
+    key.chmod(0o440)
+    elsewhere = tmp_path / "w" / "witness.key"
+    elsewhere.chmod(0o440)
+    with pytest.raises(EvidenceError, match="accessible by group or others"):
+        load_witness_private(key)  # no $CREDENTIALS_DIRECTORY: a file like any other
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    load_witness_private(key)
+    with pytest.raises(EvidenceError, match="accessible by group or others"):
+        load_witness_private(elsewhere)
+    creds.chmod(0o755)
+    with pytest.raises(EvidenceError, match="accessible by group or others"):
+        load_witness_private(key)
+    key.chmod(0o444)
+    creds.chmod(0o500)
+    with pytest.raises(EvidenceError, match="accessible by group or others"):
+        load_witness_private(key)

@@ -6,7 +6,8 @@ shows up as a BackendError naming the backend and the module when the devices ar
 
 Devices: PiCamera (picamera2), PiClock (system clock, timesyncd, RTC), GPIO inputs and
 indicators on gpiozero's LGPIOFactory with the pins of DeviceSettings, the MAX17048 fuel gauge
-on I2C bus 1 at 0x36, the evidence volume measured with statvfs, and the device key in
+on I2C bus 1 at 0x36, the GNSS receiver through gpsd (PiGnss; gpsd owns the UART), the
+evidence volume measured with statvfs, and the device key in
 ``<state_dir>/device.key``. ``speed``, ``clock_never_set`` and ``storage_capacity_bytes`` are
 simulator settings and are ignored here.
 """
@@ -23,6 +24,7 @@ from hal.keystore import FileKeyStore
 from hal.pi.battery import MAX17048_ADDRESS, Max17048Battery
 from hal.pi.camera import PiCamera, import_picamera2
 from hal.pi.clock import PiClock
+from hal.pi.gnss import PiGnss
 from hal.pi.gpio import open_gpio, open_pin_factory
 from hal.storage import StatvfsStorage
 
@@ -83,6 +85,9 @@ class PiBackend(Backend):
             opened += [inputs, indicators]
             battery = Max17048Battery(bus=I2C_BUS, address=MAX17048_ADDRESS, smbus=self._smbus)
             opened.append(battery)
+            gnss = None
+            if settings.gnss:
+                gnss = PiGnss(clock=clock, host=settings.gpsd_host, port=settings.gpsd_port)
         except BaseException:
             for device in reversed(opened):
                 try:
@@ -98,6 +103,7 @@ class PiBackend(Backend):
             battery=battery,
             storage=StatvfsStorage(settings.evidence_dir),
             keystore=keystore,
+            gnss=gnss,
         )
 
 

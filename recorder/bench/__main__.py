@@ -15,7 +15,10 @@ from recorder.bench.camera import (
 from recorder.bench.common import encode_h264, tile
 from recorder.bench.console import bench_console_shutdown
 from recorder.bench.evidence import bench_evidence
+from recorder.bench.fleet import TITLE, bench_fleet
+from recorder.bench.gnss import bench_gnss_cpu
 from recorder.bench.offload import bench_offload
+from recorder.bench.report import bench_report
 from recorder.bench.tlog import bench_log_cost
 
 
@@ -37,12 +40,15 @@ def main() -> int:
     title = "1080p30 at 8 Mbit/s (real libx264 packets)"
     _print(f"Evidence path, {title}", bench_evidence(frames, fps, seconds))
     _print(f"Recorder, {title}, encoding excluded", bench_recorder_cpu(run, fps, 20))
+    _print(f"GNSS samples (1 Hz), {title}, encoding excluded", bench_gnss_cpu(run, fps, 20))
     _print(f"Pre-event buffer, {title}", bench_buffer_rss_fresh_process())
     _print(f"Trigger latency, {title}", bench_trigger_latency(run, fps))
     _print(f"The camera's log at every file close, {title}", bench_log_cost(run, fps))
     _print("Simulator: the whole daemon on the sim backend", bench_sim_speed())
     _print("Shutdown with a console session open (sim backend)", bench_console_shutdown())
+    _print("The case report, report.html, for the demo's patrol (make demo)", bench_report())
     _print("Offload to a local Ceph RADOS Gateway (scripts/ceph-rgw)", bench_offload())
+    _print(TITLE, bench_fleet())
     return 0
 
 

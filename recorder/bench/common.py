@@ -1,22 +1,28 @@
-"""Shared bench helpers: medians of repeated CPU-time measurements and real H.264 input."""
+"""Shared bench helpers: medians of repeated CPU-time measurements, real H.264 input, and an S3
+store to offload to."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import resource
+import shutil
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
 
 from recorder.evidence.media import STREAM_VIDEO, Frame
+from recorder.offload.credentials import Credentials, load_credentials
 
 REPEATS = 7
+CEPH_RGW = Path(__file__).parents[2] / "scripts" / "ceph-rgw"
 
 
 @dataclass
@@ -128,3 +134,30 @@ def tile(frames: list[Frame], fps: int, seconds: int) -> list[Frame]:
 
 def mib(n: float) -> str:
     return f"{n / 2**20:.1f} MiB"
+
+
+@contextlib.contextmanager
+def s3_store(tmp: Path, memory: int) -> Iterator[tuple[str, Credentials] | None]:
+    """An S3 endpoint and its credentials: the store ``BODYCAM_S3_ENDPOINT`` names (credentials
+    from ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``), or ``scripts/ceph-rgw`` started
+    under ``tmp`` holding up to ``memory`` bytes, stopped at the end; None when neither is
+    there (Ceph's radosgw not installed)."""
+    endpoint = os.environ.get("BODYCAM_S3_ENDPOINT")
+    if endpoint:
+        yield endpoint, load_credentials(None, os.environ)
+        return
+    if shutil.which("radosgw") is None:
+        yield None
+        return
+    cluster = tmp / "ceph"
+    env = {**os.environ, "CEPH_RGW_MEMORY": str(memory)}
+    try:
+        started = subprocess.run(
+            [str(CEPH_RGW), "start", str(cluster)], capture_output=True, text=True, env=env
+        )
+        if started.returncode != 0:
+            raise RuntimeError(f"scripts/ceph-rgw start failed: {started.stderr}")
+        creds = dict(line.split("=", 1) for line in (cluster / "s3.env").read_text().splitlines())
+        yield started.stdout.strip(), load_credentials(None, creds)
+    finally:
+        subprocess.run([str(CEPH_RGW), "stop", str(cluster)], check=False)

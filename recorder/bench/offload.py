@@ -7,22 +7,17 @@ Content-MD5 on every PUT and part, COMPLIANCE retention, HEAD to confirm. The ba
 same files with boto3's ``upload_file`` and its defaults (ten threads, 8 MiB parts) to a bucket
 without Object Lock. Each round uses fresh buckets; the figure is the median of the rounds.
 
-The store is ``scripts/ceph-rgw`` started under a temporary directory, or the store
-``BODYCAM_S3_ENDPOINT`` names (credentials from ``AWS_ACCESS_KEY_ID`` and
-``AWS_SECRET_ACCESS_KEY``).
+The store is :func:`recorder.bench.common.s3_store`: ``scripts/ceph-rgw`` started under a
+temporary directory, or the store ``BODYCAM_S3_ENDPOINT`` names.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,42 +25,18 @@ import boto3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from recorder.bench.common import s3_store
 from recorder.config import SCHEMA
 from recorder.evidence.header import Kind, Link
 from recorder.evidence.keys import Ed25519Signer, write_public_key
 from recorder.evidence.state import EvidenceStream
 from recorder.evidence.tlog import DeviceLog
-from recorder.offload.credentials import Credentials, load_credentials
+from recorder.offload.credentials import Credentials
 from recorder.offload.offload import Settings, offload
 
-SCRIPT = Path(__file__).parents[2] / "scripts" / "ceph-rgw"
 FILES, FILE_MIB, ROUNDS = 6, 32, 3
 PART_MIB = SCHEMA["offload"]["part_mib"].default
 MiB = 1024 * 1024
-
-
-@contextlib.contextmanager
-def _store(tmp: Path) -> Iterator[tuple[str, Credentials] | None]:
-    endpoint = os.environ.get("BODYCAM_S3_ENDPOINT")
-    if endpoint:
-        yield endpoint, load_credentials(None, os.environ)
-        return
-    if shutil.which("radosgw") is None:
-        yield None
-        return
-    cluster = tmp / "ceph"
-    memory = str(2 * ROUNDS * FILES * FILE_MIB * MiB + 512 * MiB)  # nothing locked is deleted
-    env = {**os.environ, "CEPH_RGW_MEMORY": memory}
-    try:
-        started = subprocess.run(
-            [str(SCRIPT), "start", str(cluster)], capture_output=True, text=True, env=env
-        )
-        if started.returncode != 0:
-            raise RuntimeError(f"scripts/ceph-rgw start failed: {started.stderr}")
-        creds = dict(line.split("=", 1) for line in (cluster / "s3.env").read_text().splitlines())
-        yield started.stdout.strip(), load_credentials(None, creds)
-    finally:
-        subprocess.run([str(SCRIPT), "stop", str(cluster)], check=False)
 
 
 def _camera(root: Path) -> tuple[Path, Path, list[Path]]:
@@ -100,7 +71,11 @@ def _camera(root: Path) -> tuple[Path, Path, list[Path]]:
 
 
 def bench_offload() -> list[tuple[str, str]]:
-    with tempfile.TemporaryDirectory(prefix="bodycam-bench-") as tmp, _store(Path(tmp)) as store:
+    memory = 2 * ROUNDS * FILES * FILE_MIB * MiB + 512 * MiB  # nothing locked is deleted
+    with (
+        tempfile.TemporaryDirectory(prefix="bodycam-bench-") as tmp,
+        s3_store(Path(tmp), memory) as store,
+    ):
         if store is None:
             return [("offload", "not measured: Ceph's radosgw is not installed (make tools)")]
         endpoint, creds = store

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -20,15 +21,24 @@ from recorder.evidence.chain import (
     EXIT_FAILED,
     EXIT_INTERNAL,
     EXIT_UNREADABLE,
+    EXIT_USAGE,
     Report,
     verify_dir,
 )
 from recorder.evidence.checkpoint import Leaf
 from recorder.evidence.errors import EvidenceError
-from recorder.evidence.keys import load_agency_private, load_device_public
+from recorder.evidence.keys import key_id, load_agency_private, load_device_public, raw_public
 from recorder.evidence.note import NoteError
-from recorder.evidence.pinning import Pinned, Witness, open_checkpoint, parse_listing, pin
+from recorder.evidence.pinning import (
+    Pinned,
+    Witness,
+    choose_listing,
+    open_checkpoint,
+    parse_listing,
+    pin,
+)
 from recorder.evidence.reader import Verdict
+from recorder.evidence.source import DirectorySource, Source
 from recorder.evidence.text import printable
 from recorder.export.exporter import ExportRefused, ExportReport, export, hole_summary
 
@@ -78,7 +88,7 @@ def add_parsers(sub: Any) -> None:
         ),
         epilog=_codes(),
     )
-    p.add_argument("evidence", type=Path, metavar="EVIDENCE_DIR")
+    _evidence_args(p)
     p.add_argument("--device-pub", type=Path, required=True, metavar="FILE")
     p.add_argument(
         "--agency-key",
@@ -93,7 +103,8 @@ def add_parsers(sub: Any) -> None:
         default=[],
         metavar="FILE",
         help="a checkpoint the device signed and a witness cosigned: every file it covers must "
-        "be here (repeatable)",
+        "be here (repeatable); from a bucket, with --witness-pub, also every checkpoint under "
+        "<key id>/log/",
     )
     p.add_argument(
         "--witness-pub",
@@ -106,7 +117,8 @@ def add_parsers(sub: Any) -> None:
         "--listing",
         type=Path,
         metavar="FILE",
-        help="the camera's listing of its log (tlog.leaves), to name each file a checkpoint covers",
+        help="the camera's listing of its log (tlog.leaves), to name each file a checkpoint "
+        "covers; from a bucket, <key id>/log/leaves unless given",
     )
     p.add_argument("--json", action="store_true", help="one JSON document for scripts")
     p.set_defaults(run=_guarded(verify))
@@ -115,8 +127,9 @@ def add_parsers(sub: Any) -> None:
         "export",
         help="verify, decrypt and export MP4 files with a report",
         description=(
-            "Verify EVIDENCE_DIR, then decrypt it with the agency key and write one MP4 per "
-            "recording event, audit.jsonl, report.json and report.txt into OUT."
+            "Verify EVIDENCE (a directory, or s3://BUCKET[/PREFIX][/KEY_ID]), then decrypt it "
+            "with the agency key and write one MP4 per recording event, audit.jsonl, "
+            "report.json and report.txt into OUT."
         ),
         epilog=_codes()
         + f"; {EXIT_NO_RECIPIENT} a recording was not exported: the agency key is not a "
@@ -127,7 +140,7 @@ def add_parsers(sub: Any) -> None:
         f"{EXIT_NO_RECIPIENT} over {EXIT_NOT_EXPORTED}, and {EXIT_NOT_EXPORTED} over "
         "0, 1 and 4",
     )
-    p.add_argument("evidence", type=Path, metavar="EVIDENCE_DIR")
+    _evidence_args(p)
     p.add_argument("--agency-key", type=Path, required=True, metavar="FILE")
     p.add_argument("--device-pub", type=Path, required=True, metavar="FILE")
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -139,11 +152,65 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(run=_guarded(run_export))
 
 
-def _evidence_dir(path: Path) -> None:
-    if not path.is_dir():
-        err = EvidenceError(f"{path}: not a directory (give the evidence directory)")
-        err.exit_code = EXIT_UNREADABLE  # type: ignore[attr-defined]
-        raise err
+def _evidence_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "evidence",
+        metavar="EVIDENCE",
+        help="the evidence directory, or s3://BUCKET[/PREFIX][/KEY_ID] (read straight from "
+        "the bucket offload sends to; KEY_ID defaults to --device-pub's)",
+    )
+    s3 = p.add_argument_group("from a bucket (s3://...)")
+    s3.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="the S3 store, http(s)://HOST[:PORT] (default: $BODYCAM_S3_ENDPOINT, else AWS S3)",
+    )
+    s3.add_argument(
+        "--region", help="default: $BODYCAM_S3_REGION, else $AWS_REGION, else us-east-1"
+    )
+    s3.add_argument(
+        "--credentials-file",
+        type=Path,
+        metavar="FILE",
+        help="AWS shared credentials file, [default] profile, mode 0600 (default: "
+        "$AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY)",
+    )
+
+
+class UsageError(EvidenceError):
+    exit_code = EXIT_USAGE
+
+
+class NoEvidenceDir(EvidenceError):
+    exit_code = EXIT_UNREADABLE
+
+
+def _is_bucket(args: argparse.Namespace) -> bool:
+    """Whether EVIDENCE is an s3:// URL (its grammar checked here, before any key is read)."""
+    from recorder.bucket.url import SCHEME, parse_url
+
+    if not args.evidence.startswith(SCHEME):
+        given = [o for o in ("endpoint", "region", "credentials_file") if getattr(args, o)]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise UsageError(f"{flag} is for evidence in a bucket (s3://...), not a directory")
+        if not Path(args.evidence).is_dir():
+            raise NoEvidenceDir(f"{args.evidence}: not a directory (give the evidence directory)")
+        return False
+    parse_url(args.evidence)
+    return True
+
+
+def _source(args: argparse.Namespace, pub: Ed25519PublicKey) -> Source:
+    """Where the evidence is: the directory, or the device's prefix in the bucket (the bucket's
+    client imported only then)."""
+    if not args.evidence.startswith("s3://"):
+        return DirectorySource(Path(args.evidence))
+    from recorder.bucket.source import Store, open_bucket
+    from recorder.bucket.url import parse_url
+
+    store = Store.of(args.endpoint, args.region, args.credentials_file, os.environ)
+    return open_bucket(parse_url(args.evidence), key_id(raw_public(pub)).hex(), store)
 
 
 def _faults(report: Report) -> list[dict[str, Any]]:
@@ -161,29 +228,31 @@ def _fault_line(e: dict[str, Any]) -> str:
 
 
 def verify(args: argparse.Namespace) -> int:
-    _evidence_dir(args.evidence)
+    _is_bucket(args)
     pub = load_device_public(args.device_pub)
     identity = load_agency_private(args.agency_key) if args.agency_key else None
-    pins, listing = _pins(args, pub)
-    try:
-        report = pin(verify_dir(args.evidence, pub, identity=identity), pins, listing)
-    except OSError as err:
-        why = err.strerror or err
-        print(f"bodycam verify: {args.evidence}: cannot list: {why}", file=sys.stderr)
-        return EXIT_UNREADABLE
+    source = _source(args, pub)
+    pins, listing, unused = _pins(args, pub, source)  # a bad one refused before any reading
+    report = pin(verify_dir(source, pub, identity=identity), pins, listing)
     faults = _faults(report)
     unpinned = "" if pins else "the newest end is not pinned: no cosigned checkpoint was given"
+    if unpinned and unused:
+        unpinned += ", or usable in the bucket"
     if args.json:
-        print(json.dumps({**report.to_json(), "faults": faults, "unpinned": unpinned}, indent=2))
+        doc = {**report.to_json(), "faults": faults, "unpinned": unpinned}
+        doc["not_used"] = [{"file": f, "reason": r} for f, r in unused]
+        print(json.dumps(doc, indent=2))
     else:
         for line in report.lines:
             print(line)
         if not report.lines:
-            print(f"no evidence files (*.bcam) in {args.evidence}")
+            print(source.nothing_here())
         if faults:
             print(f"faults the camera logged ({len(faults)}):")
             for e in faults:
                 print(_fault_line(e))
+        for name, why in unused:
+            print(f"not used: {printable(name)} ({printable(why)})")
         if unpinned and report.lines:
             print(unpinned)
         print(f"overall: {report.worst}" if report.lines else "overall: nothing to verify")
@@ -197,17 +266,33 @@ class InputRefused(EvidenceError):
 
 
 def _pins(
-    args: argparse.Namespace, pub: Ed25519PublicKey
-) -> tuple[list[Pinned], list[Leaf] | None]:
+    args: argparse.Namespace, pub: Ed25519PublicKey, source: Source
+) -> tuple[list[Pinned], list[Leaf] | None, list[tuple[str, str]]]:
     """The checkpoints, the witnesses and the listing verify was given, each checked; a bad
-    one is a usage error naming the file and what is wrong."""
+    one is a usage error naming the file and what is wrong. Then what the source holds of the
+    camera's log (a bucket: its checkpoints when a witness is given, and of its listing's
+    versions the longest the checkpoints agree with): each there that cannot be used is
+    returned with why (the third item), and leaves the verdict to the rest, as if it were not
+    there."""
     try:
         witnesses = [Witness.from_vkey(_vkey_text(w)) for w in args.witness_pub]
         pins = [open_checkpoint(_read(f), pub, witnesses) for f in args.checkpoint]
         listing = parse_listing(_read(args.listing)) if args.listing else None
     except (NoteError, ValueError) as e:
         raise InputRefused(str(e)) from None
-    return pins, listing
+    unused: list[tuple[str, str]] = []
+    for name, data in source.checkpoints():
+        if not witnesses:
+            unused.append((name, "give --witness-pub to use a checkpoint from the bucket"))
+            continue
+        try:
+            pins.append(open_checkpoint(data, pub, witnesses))
+        except (NoteError, ValueError) as e:
+            unused.append((name, str(e)))
+    if listing is None:
+        listing, versions_unused = choose_listing(pins, source.listings())
+        unused += versions_unused
+    return pins, listing, unused
 
 
 def _vkey_text(arg: str) -> str:
@@ -225,13 +310,12 @@ def _read(path: Path) -> bytes:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _evidence_dir(args.evidence)
+    _is_bucket(args)
     pub = load_device_public(args.device_pub)
     identity = load_agency_private(args.agency_key)
+    source = _source(args, pub)
     try:
-        result = export(
-            args.evidence, identity, pub, args.out, force=args.force, progress=Bar("export")
-        )
+        result = export(source, identity, pub, args.out, force=args.force, progress=Bar("export"))
     except ExportRefused as e:
         print(f"bodycam export: {e}", file=sys.stderr)
         return EXIT_UNREADABLE if e.report.worst is Verdict.UNREADABLE else 3

@@ -1,7 +1,8 @@
-"""Sections 8 and 11: completeness across the files of a stream, and the report of a directory.
+"""Sections 8 and 11: completeness across the files of a stream, and the report of a source.
 
-:func:`verify_dir` checks every ``*.bcam`` entry alone (``reader``), then each stream as a whole,
-and reports one line per file, per gap and per reserved number, in signed sequence order:
+:func:`verify_dir` checks every entry of a directory or a bucket (``source``) alone
+(``reader``), then each stream as a whole, and reports one line per file, per gap and per
+reserved number, in signed sequence order:
 
 - a file that cannot be opened or read is UNREADABLE: nothing is known of its bytes;
 - of several files claiming one number, the file the successor's signed link names is the one;
@@ -18,6 +19,11 @@ and reports one line per file, per gap and per reserved number, in signed sequen
   held to what its successor signed about that number. Anything else under such a name (a FIFO,
   a directory, a device) is UNREADABLE on a line of its own and stands in for nothing.
 
+A media segment that is not there but that a ``freed`` event names (spec section 10.2) is OK on
+the camera's word where the source is a copy of the camera's files (``Source.freed_excuses``),
+TAMPERED where signed evidence contradicts the event (:func:`_contradiction`), and MISSING in
+the bucket, the store of record, whatever the event says.
+
 It also cross-checks the media stream against the audit log's ``segment_open`` and
 ``segment_close`` events and media heads, and the audit stream against the media headers'
 ``audit_seq``, which catches the deletion or truncation of the newest files.
@@ -25,14 +31,12 @@ It also cross-checks the media stream against the audit log's ``segment_open`` a
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -40,9 +44,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from recorder.evidence.audit import decode_event, media_head
 from recorder.evidence.errors import FormatError
 from recorder.evidence.header import Kind, Link, LinkState
+from recorder.evidence.keys import key_id, raw_public
 from recorder.evidence.reader import FileReader, Outcome, Verdict
 from recorder.evidence.records import RecordType
-from recorder.evidence.state import file_name
+from recorder.evidence.source import Entry, NotAFile, Source, source_of
 from recorder.evidence.text import printable
 
 __all__ = [
@@ -61,18 +66,18 @@ EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: no code a verdict uses
 EXIT_CODES = {
     EXIT_OK: "every file and stream is OK",
     EXIT_INCOMPLETE: "nothing worse than INCOMPLETE (power cuts)",
-    EXIT_USAGE: "bad command line",
+    EXIT_USAGE: "bad command line (a bad s3:// URL, --endpoint or --region, or a --device-pub "
+    "that is not the key id the URL names)",
     EXIT_FAILED: "at least one TAMPERED, MISSING, FOREIGN or MALFORMED",
     EXIT_UNREADABLE: "nothing worse than UNREADABLE: a file, the evidence directory or a key "
-    "could not be read, or the key was refused (a weak key, spec section 2.1), or a checkpoint, "
+    "could not be read, or the bucket is missing, refuses the credentials (or there are none) "
+    "or does not answer, or the key was refused (a weak key, spec section 2.1), or a checkpoint, "
     "witness key or listing given was refused, or there is no evidence",
     EXIT_INTERNAL: "internal error, a bug in bodycam: no verdict was reached",
 }
 
-_READ_BUFFER = 1 << 20
 _LABEL = {Kind.MEDIA: "segment", Kind.AUDIT: "audit"}
 _ORDER = {Kind.AUDIT: 0, Kind.MEDIA: 1}
-_NAME = re.compile(r"[a-z]+-([0-9]+)\.bcam")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -80,7 +85,8 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 class FileCheck:
     """One file's outcome plus what the stream checks add to it."""
 
-    path: Path
+    entry: Entry
+    """Where it was read from; :attr:`name` is what the report calls it."""
     outcome: Outcome
     events: list[dict[str, Any]] = field(default_factory=list)
     named: tuple[Kind, int] | None = None
@@ -90,6 +96,10 @@ class FileCheck:
     """Another file holds the same signed number and is taken for it."""
     regular: bool = True
     """Whether it is a regular file: only one may stand in for a number by its name."""
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
 
     @property
     def seq(self) -> int:
@@ -145,8 +155,10 @@ class Report:
     file is expected for them. A number whose successor noted nothing but that other signed
     evidence shows had a header is not among them: it is MISSING. Export uses this decision."""
     freed: dict[int, Freed] = field(default_factory=dict)
-    """Media segments not here that a ``freed`` event accounts for (spec section 10.2): the
-    camera deleted them once the bucket held them and a cosigned checkpoint covered them."""
+    """Media segments not here that a ``freed`` event accounts for (spec section 10.2), on the
+    camera's word that the bucket holds them and a cosigned checkpoint covers them; only where
+    the source is a copy of the camera's files (``Source.freed_excuses``): in the bucket, the
+    store of record, a segment that is not there is MISSING whatever the camera says."""
 
     @property
     def worst(self) -> Verdict:
@@ -177,59 +189,28 @@ class Freed:
     seq: int
     records: int
     chain: bytes
-    where: str
-    """``bucket/key``."""
+    bucket: str
+    key: str
+    checkpoint: int
+    """The size of the cosigned checkpoint the event says covers it."""
     audit: tuple[int, int]
     """(the audit log, the event number)."""
+
+    @property
+    def event(self) -> str:
+        return f"audit #{self.audit[0]} event {self.audit[1]}"
 
 
 # --- one file ----------------------------------------------------------------------------------
 
 
-def _what(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-class _NotAFile(OSError):
-    pass
-
-
-def _open(path: Path) -> BinaryIO:
-    """Open an evidence file to read. Anything but a regular file is refused before it is
-    opened (a device node may act on open) and again after (it may have been swapped); the open
-    itself never blocks (a FIFO would wait for a writer forever)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise _NotAFile("no file behind the name (a broken link, or removed meanwhile)") from None
-    if not stat.S_ISREG(mode):
-        raise _NotAFile(f"{_what(mode)}, not a file")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _NotAFile(f"{_what(mode)}, not a file")
-        return os.fdopen(fd, "rb", buffering=_READ_BUFFER)
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def _check_one(
-    path: Path, device_pub: Ed25519PublicKey, identity: X25519PrivateKey | None
+    entry: Entry, device_pub: Ed25519PublicKey, identity: X25519PrivateKey | None
 ) -> FileCheck:
     try:
-        with _open(path) as f:
+        with entry.open() as f:
             reader = FileReader(f, device_pub, identity)
-            check = FileCheck(path, reader.outcome)
+            check = FileCheck(entry, reader.outcome)
             for rec in reader.records():
                 h = reader.outcome.header
                 if h is not None and h.kind is Kind.AUDIT and rec.type is RecordType.DATA:
@@ -238,25 +219,13 @@ def _check_one(
                     except FormatError as e:
                         check.downgrade(Verdict.MALFORMED, f"record {rec.index}: {e}")
                         break
-    except _NotAFile as e:
-        return FileCheck(path, Outcome(Verdict.UNREADABLE, str(e)), regular=False)
+    except NotAFile as e:
+        return FileCheck(entry, Outcome(Verdict.UNREADABLE, str(e)), regular=False)
     except OSError as e:
-        return FileCheck(path, Outcome(Verdict.UNREADABLE, f"cannot read: {e.strerror or e}"))
+        return FileCheck(entry, Outcome(Verdict.UNREADABLE, f"cannot read: {e.strerror or e}"))
     if reader.no_recipient is not None:
         check.note("contents not checked: the agency key is not a recipient")
     return check
-
-
-def _named(path: Path) -> tuple[Kind, int] | None:
-    """The kind and number in a file name as the camera writes it (spec section 12)."""
-    m = _NAME.fullmatch(path.name)
-    if m is None:
-        return None
-    seq = int(m[1])
-    for kind in Kind:
-        if seq >= 1 and file_name(kind, seq) == path.name:
-            return kind, seq
-    return None
 
 
 # --- what the audit log says about the streams ---------------------------------------------------
@@ -315,14 +284,19 @@ class _AuditFacts:
 
 
 def _freed(e: dict[str, Any], audit_seq: int) -> Freed | None:
-    """The ``freed`` event's facts, or None if it is not a media segment's with a chain."""
-    chain, records = e.get("chain"), e.get("records")
-    if e.get("stream") != "media" or type(records) is not int:
+    """The ``freed`` event's facts, or None if it is not a media segment's with a chain, a
+    bucket, a key and a checkpoint (then it accounts for nothing)."""
+    chain, records, checkpoint = e.get("chain"), e.get("records"), e.get("checkpoint")
+    bucket, key = e.get("bucket"), e.get("key")
+    if e.get("stream") != "media" or type(records) is not int or type(checkpoint) is not int:
         return None
     if not isinstance(chain, str) or not _HEX64.fullmatch(chain):
         return None
-    where = f"{e.get('bucket')}/{e.get('key')}"
-    return Freed(e["seq"], records, bytes.fromhex(chain), where, (audit_seq, e["n"]))
+    if not isinstance(bucket, str) or not isinstance(key, str):
+        return None
+    return Freed(
+        e["seq"], records, bytes.fromhex(chain), bucket, key, checkpoint, (audit_seq, e["n"])
+    )
 
 
 # --- one stream ----------------------------------------------------------------------------------
@@ -428,7 +402,7 @@ def _pick_key(link: Link | None, kind: Kind, seq: int) -> Callable[[FileCheck], 
             and o.valid >= link.records
             and o.chains[link.records] == link.chain
         )
-        own_name = c.path.name == file_name(kind, seq)
+        own_name = c.entry.named == (kind, seq)
         return (
             not named,
             not matches,
@@ -436,7 +410,7 @@ def _pick_key(link: Link | None, kind: Kind, seq: int) -> Callable[[FileCheck], 
             -o.valid,
             o.verdict.rank,
             not own_name,
-            c.path.name,
+            c.name,
         )
 
     return key
@@ -465,7 +439,7 @@ def _pick(candidates: list[FileCheck], link: Link | None, kind: Kind, seq: int) 
         what = f"a copy of #{seq}" if same else f"also claims #{seq}"
         pair = zip(key(pick), key(dup), strict=True)
         decided_by = next(i for i, (a, b) in enumerate(pair) if a != b)  # names always differ
-        why = _WHY_PICKED[decided_by].format(succ=seq + 1, pick=printable(pick.path.name))
+        why = _WHY_PICKED[decided_by].format(succ=seq + 1, pick=printable(pick.name))
         dup.downgrade(Verdict.TAMPERED, f"duplicate: {what}; {why}")
     return pick
 
@@ -497,6 +471,8 @@ def _check_stream(
     headerless: list[FileCheck],
     facts: _AuditFacts,
     cross_check: bool,
+    excuses: bool,
+    key_id: str,
 ) -> _Stream:
     s = _Stream(kind)
     by_seq: dict[int, list[FileCheck]] = defaultdict(list)
@@ -510,11 +486,11 @@ def _check_stream(
         s.genuine[seq] = _pick(by_seq[seq], link, kind, seq)
     named: dict[int, FileCheck] = {}
     for c in headerless:
-        n = _named(c.path)
+        n = c.entry.named
         if n is None or n[0] is not kind:
             continue
         if n[1] in s.genuine:
-            holder = printable(s.genuine[n[1]].path.name)
+            holder = printable(s.genuine[n[1]].name)
             c.note(f"its name says #{n[1]}, but {holder} holds the signed #{n[1]}")
         elif not c.regular:
             c.note(f"its name says #{n[1]}, but only a regular file can stand in for a number")
@@ -531,7 +507,7 @@ def _check_stream(
             s.noted[seq - 1] = named.get(seq - 1)
         elif seq - 1 in named:
             _check_named(named[seq - 1], link, seq)
-    freed = _judge_freed(s, facts) if kind is Kind.MEDIA else []
+    freed = _judge_freed(s, facts, excuses, key_id) if kind is Kind.MEDIA else []
     highest = max(s.genuine, default=0)
     for lo, hi in gaps(1, highest, ((n, n) for n in [*s.genuine, *named, *s.noted, *freed])):
         s.line(Verdict.MISSING, lo, hi, "gap in the chain")
@@ -540,28 +516,65 @@ def _check_stream(
     return s
 
 
-def _judge_freed(s: _Stream, facts: _AuditFacts) -> list[int]:
-    """The segments a ``freed`` event accounts for that are not here: an OK line each, unless
-    the segment after it links to another chain (then the event lies: TAMPERED)."""
+def _judge_freed(s: _Stream, facts: _AuditFacts, excuses: bool, key_id: str) -> list[int]:
+    """The segments a ``freed`` event names that are not here, each with a line: TAMPERED if
+    signed evidence contradicts the event (:func:`_contradiction`); else, where a freed event
+    excuses (a copy of the camera's files), OK on the camera's word, to be confirmed from the
+    bucket; in the bucket itself, MISSING: it is not kept."""
     out = []
     for seq, f in sorted(facts.freed.items()):
         if seq in s.genuine:
             continue  # a cut between the event and the deletion, or a copy put back
         out.append(seq)
-        where = f"audit #{f.audit[0]} event {f.audit[1]}"
-        succ = s.genuine.get(seq + 1)
-        link = succ.outcome.header.prev if succ and succ.outcome.header else None
-        if link is not None and (link.records, link.chain) != (f.records, f.chain):
+        why = _contradiction(f, s, facts, key_id)
+        if why:
+            gone = "" if excuses else "; not in the bucket either"
+            s.line(Verdict.TAMPERED, seq, seq, f"{f.event} says it was freed, but {why}{gone}")
+        elif not excuses:
             s.line(
-                Verdict.TAMPERED,
+                Verdict.MISSING,
                 seq,
                 seq,
-                f"{where} says it was freed, but #{seq + 1} links to another file",
+                f"freed on the camera ({f.event}), but not in the bucket",
             )
-            continue
-        s.freed[seq] = f
-        s.line(Verdict.OK, seq, seq, f"freed: {where}; in the bucket as {f.where}")
+        else:
+            s.freed[seq] = f
+            s.line(
+                Verdict.OK,
+                seq,
+                seq,
+                f"freed (the camera's word): {f.event}; confirm it with "
+                f"bodycam verify s3://{f.bucket}/{key_id}",
+            )
     return out
+
+
+def bucket_key(key_id: str, seq: int) -> str:
+    """The key offload sends media segment #seq under (docs/offload.md)."""
+    return f"{key_id}/media/{seq:08d}.bcam"
+
+
+def _contradiction(f: Freed, s: _Stream, facts: _AuditFacts, key_id: str) -> str:
+    """What signed evidence says against a ``freed`` event, in words, or "": the key is not the
+    segment's, or its records and chain are not what the successor's link, the furthest head
+    an event carries or the audit log's ``segment_close`` say of it."""
+    if f.key != bucket_key(key_id, f.seq):
+        return f"its key {f.key!r} is not the segment's, {bucket_key(key_id, f.seq)}"
+    succ = s.genuine.get(f.seq + 1)
+    link = succ.outcome.header.prev if succ and succ.outcome.header else None
+    if link is not None and (link.records, link.chain) != (f.records, f.chain):
+        return f"#{f.seq + 1} links to another file"
+    head = facts.heads.get(f.seq)
+    if head is not None:
+        records, chain, audit_seq, n = head
+        if records > f.records:
+            return f"audit #{audit_seq} event {n} saw {records} records of it, not {f.records}"
+        if records == f.records and chain != f.chain:
+            return f"audit #{audit_seq} event {n} saw other records of it"
+    closed = facts.closed.get(f.seq)
+    if closed is not None and closed[0] != f.records:
+        return f"audit #{closed[1]} saw it closed with {closed[0]} records, not {f.records}"
+    return ""
 
 
 def _header_seen(kind: Kind, seq: int, facts: _AuditFacts, audit_named: dict[int, int]) -> str:
@@ -687,47 +700,38 @@ def _audit_named_by_media(audit: _Stream, positions: list[tuple[int, int, int]])
         audit.line(Verdict.MISSING, lo, hi, f"named by segment {named_by}'s header, not here")
 
 
-# --- a directory ---------------------------------------------------------------------------------
-
-
-def _entries(evidence_dir: Path, prefix: str) -> list[Path]:
-    """Every ``*.bcam`` entry, whatever it is: none if the directory does not exist (yet: a
-    camera that never recorded); raises OSError if it exists and cannot be listed."""
-    try:
-        with os.scandir(evidence_dir) as it:
-            names = [e.name for e in it if e.name.startswith(prefix) and e.name.endswith(".bcam")]
-    except FileNotFoundError:
-        return []
-    return [evidence_dir / n for n in sorted(names)]
+# --- a source ---------------------------------------------------------------------------------
 
 
 def _file_line(c: FileCheck) -> tuple[tuple[int, int, int, str], Line]:
     o, h = c.outcome, c.outcome.header
     kind, seq = (h.kind, h.seq) if h else c.named or (None, 0)
     label = _LABEL[kind] if kind else "?"
-    key = (_ORDER[kind] if kind else 2, seq, int(c.duplicate), c.path.name)
-    return key, Line(o.verdict, label, str(seq) if seq else "", c.path.name, o.valid, o.reason)
+    key = (_ORDER[kind] if kind else 2, seq, int(c.duplicate), c.name)
+    return key, Line(o.verdict, label, str(seq) if seq else "", c.name, o.valid, o.reason)
 
 
-def verify_dir_kind(evidence_dir: Path, device_pub: Ed25519PublicKey, kind: Kind) -> Report:
+def verify_dir_kind(evidence: Path | Source, device_pub: Ed25519PublicKey, kind: Kind) -> Report:
     """Check only the camera's own files of one stream, by their names (the camera checks its
     audit log this way, without reading gigabytes of footage). Not for evidence custody: a
     renamed file would be missed; :func:`verify_dir` reads every file."""
-    return verify_dir(evidence_dir, device_pub, only=kind)
+    return verify_dir(evidence, device_pub, only=kind)
 
 
 def verify_dir(
-    evidence_dir: Path,
+    evidence: Path | Source,
     device_pub: Ed25519PublicKey,
     *,
     only: Kind | None = None,
     identity: X25519PrivateKey | None = None,
 ) -> Report:
-    """Check every ``*.bcam`` entry of ``evidence_dir`` and every stream they form; with the
-    agency key (``identity``), media contents too (see ``reader``). Raises OSError only when the
-    directory exists and cannot be listed."""
-    prefix = {None: "", Kind.MEDIA: "segment-", Kind.AUDIT: "audit-"}[only]
-    checks = [_check_one(p, device_pub, identity) for p in _entries(evidence_dir, prefix)]
+    """Check every entry of ``evidence`` (a directory, or any :class:`Source`) and every stream
+    they form; with the agency key (``identity``), media contents too (see ``reader``). Raises
+    SourceError only when the source cannot be listed (a directory that does not exist holds
+    nothing)."""
+    source = source_of(evidence)
+    entries = source.entries(only)
+    checks = [_check_one(e, device_pub, identity) for e in entries]
     signed: dict[Kind, list[FileCheck]] = {Kind.MEDIA: [], Kind.AUDIT: []}
     headerless: list[FileCheck] = []
     for c in checks:
@@ -735,7 +739,11 @@ def verify_dir(
         (signed[h.kind] if h else headerless).append(c)
     facts = _AuditFacts.of(signed[Kind.AUDIT])
     kinds = (Kind.AUDIT, Kind.MEDIA) if only is None else (only,)
-    streams = {k: _check_stream(k, signed[k], headerless, facts, only is None) for k in kinds}
+    kid = key_id(raw_public(device_pub)).hex()
+    streams = {
+        k: _check_stream(k, signed[k], headerless, facts, only is None, source.freed_excuses, kid)
+        for k in kinds
+    }
     positions = _positions(streams[Kind.MEDIA]) if Kind.MEDIA in streams else []
     audit_named: dict[int, int] = {}
     for seq, a, _ in positions:

@@ -164,6 +164,23 @@ def generate(role: Role, out_dir: Path) -> KeyPairPaths:
     return KeyPairPaths(priv_path, pub_path, fingerprint(raw_public(key.public_key())))
 
 
+def _systemd_credential(path: Path) -> bool:
+    """Whether ``path`` is a credential systemd handed this service (``LoadCredential=``), in a
+    ``$CREDENTIALS_DIRECTORY`` that nobody else can enter. systemd 254 and later give such a
+    file mode 0440, owned by root, with an ACL for the service's user: its group bits then
+    mean the ACL, not a group, and the directory is what keeps others out."""
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return False
+    try:
+        d = Path(directory).resolve(strict=True)
+        if path.resolve(strict=True).parent != d:
+            return False
+        return not os.stat(d).st_mode & stat.S_IRWXO and not path.stat().st_mode & stat.S_IRWXO
+    except OSError:
+        return False
+
+
 def _read(path: Path, what: str, *, private: bool) -> bytes:
     try:
         st = path.stat()
@@ -172,7 +189,7 @@ def _read(path: Path, what: str, *, private: bool) -> bytes:
         raise KeyFileError(f"{path}: no such file (expected {what})") from None
     except OSError as e:
         raise KeyFileError(f"{path}: cannot read {what}: {e.strerror}") from None
-    if private and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if private and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO) and not _systemd_credential(path):
         raise KeyFileError(
             f"{path}: private key is accessible by group or others "
             f"(mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {path}"

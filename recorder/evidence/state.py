@@ -15,9 +15,11 @@ that the next file's header will carry.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,29 @@ _PREFIX = {Kind.MEDIA: "segment", Kind.AUDIT: "audit"}
 
 def file_name(kind: Kind, seq: int) -> str:
     return f"{_PREFIX[kind]}-{seq:08d}.bcam"
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, read without
+    ever blocking (a FIFO, a device, a symbolic link or a larger file is an OSError), for the
+    small files other programs leave in the state directory."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"{path.name}: not a regular file")
+        if st.st_size > limit:
+            raise OSError(errno.EFBIG, f"{path.name}: larger than {limit} bytes")
+        chunks, left = [], limit + 1
+        while left and (chunk := os.read(fd, left)):
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"{path.name}: larger than {limit} bytes")
+    return data
 
 
 def write_json_atomic(path: Path, obj: Any, mode: int = 0o600) -> None:

@@ -133,12 +133,15 @@ def add_checkpoint(
     submission ``prefix`` (``http://host:port``); return the cosignature lines it answers."""
     if not prefix.startswith(("http://", "https://")):
         raise WitnessError(f"{prefix!r}: a witness's prefix is an http:// or https:// URL")
-    req = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
-        prefix.rstrip("/") + "/add-checkpoint",
-        data=request_body(note, old_size, proof),
-        method="POST",
-        headers={"Content-Type": "text/plain; charset=utf-8"},
-    )
+    try:
+        req = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+            prefix.rstrip("/") + "/add-checkpoint",
+            data=request_body(note, old_size, proof),
+            method="POST",
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+    except ValueError as e:
+        raise WitnessError(f"{prefix!r}: not a usable URL: {e}") from None
     try:
         with _OPENER.open(req, timeout=timeout) as resp:
             body = resp.read(MAX_ANSWER + 1)

@@ -1,8 +1,9 @@
-"""Verify, decrypt and export an evidence directory: one MP4 per recording event, and a report.
+"""Verify, decrypt and export evidence (a directory, or a bucket prefix: any ``Source``): one MP4
+per recording event, and a report.
 
 The export refuses anything worse than INCOMPLETE unless forced; a forced export marks both the
 report and the file names. Verification always runs first, and a record is decrypted only after it
-has verified (the reader guarantees it). Nothing in the evidence directory is changed.
+has verified (the reader guarantees it). Nothing where the evidence is is changed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -26,9 +27,19 @@ from recorder.evidence.header import Kind
 from recorder.evidence.keys import fingerprint, raw_public
 from recorder.evidence.media import STREAM_VIDEO, Frame, decode_frames
 from recorder.evidence.reader import Verdict, decrypt_file
+from recorder.evidence.source import Source
 from recorder.evidence.text import printable
+from recorder.export.location import (
+    FixCollector,
+    first_fix_ahead,
+    fix_gaps,
+    gpx,
+    iso6709,
+    tag_location,
+)
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
 from recorder.export.recordings import Hole, Recording, plan, power_cut, time_hole
+from recorder.export.report import write_html
 
 __all__ = ["ExportRefused", "ExportReport", "export", "hole_summary"]
 
@@ -83,16 +94,24 @@ def _input(c: FileCheck) -> dict[str, Any]:
     """An input file with its SHA-256; one verification could not read (a FIFO would block),
     with why instead."""
     if c.outcome.verdict is Verdict.UNREADABLE:
-        return {"file": c.path.name, "sha256": None, "unreadable": c.outcome.reason}
-    return {"file": c.path.name, "sha256": _sha256(c.path)}
+        return {"file": c.name, "sha256": None, "unreadable": c.outcome.reason}
+    try:
+        with c.entry.open() as f:
+            return {"file": c.name, "sha256": _sha256(f)}
+    except OSError as e:  # gone or unreadable since it was verified
+        return {"file": c.name, "sha256": None, "unreadable": f"cannot read: {e.strerror or e}"}
 
 
-def _sha256(path: Path) -> str:
+def _sha256(f: BinaryIO) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
+    while chunk := f.read(1 << 20):
+        h.update(chunk)
     return h.hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    with path.open("rb") as f:
+        return _sha256(f)
 
 
 def _frames(
@@ -105,15 +124,21 @@ def _frames(
     """The recording's frames, segment after segment; ``spans`` learns each segment's first and
     last video pts as they go by."""
     for seg in rec.segments:
-        with seg.path.open("rb", buffering=1 << 20) as f:
-            reader, plaintexts = decrypt_file(f, device_pub, identity)
-            for pt in plaintexts:
-                for frame in decode_frames(pt):
-                    if frame.stream == STREAM_VIDEO:
-                        first = spans.get(seg.seq, (frame.pts_us, 0))[0]
-                        spans[seg.seq] = (first, frame.pts_us)
-                    yield frame
-                progress(len(pt))
+        try:
+            with seg.entry.open() as f:
+                reader, plaintexts = decrypt_file(f, device_pub, identity)
+                for pt in plaintexts:
+                    for frame in decode_frames(pt):
+                        if frame.stream == STREAM_VIDEO:
+                            first = spans.get(seg.seq, (frame.pts_us, 0))[0]
+                            spans[seg.seq] = (first, frame.pts_us)
+                        yield frame
+                    progress(len(pt))
+        except OSError as e:  # removed, or the store stopped answering, since it was verified
+            raise ChangedSinceVerified(
+                f"{printable(seg.name)} could not be read again after its verification "
+                f"({e.strerror or e}): not exported"
+            ) from None
         # This second read is what the MP4 is made of: it must be the file that was verified.
         now, then = reader.outcome, seg.outcome
         if (now.header, now.valid, now.chain, now.final) != (
@@ -123,7 +148,7 @@ def _frames(
             then.final,
         ):
             raise ChangedSinceVerified(
-                f"{printable(seg.path.name)} changed between verification and export "
+                f"{printable(seg.name)} changed between verification and export "
                 f"({then.valid} records verified, {now.valid} read now): not exported"
             )
 
@@ -137,7 +162,7 @@ def _safe(name: str) -> str:
 
 
 def export(
-    evidence_dir: Path,
+    evidence: Path | Source,
     identity: X25519PrivateKey,
     device_pub: Ed25519PublicKey,
     out_dir: Path,
@@ -145,8 +170,8 @@ def export(
     force: bool = False,
     progress: Progress | None = None,
 ) -> ExportReport:
-    """Verify ``evidence_dir``, then write one MP4 per recording event and the report."""
-    verification = verify_dir(evidence_dir, device_pub, identity=identity)
+    """Verify ``evidence``, then write one MP4 per recording event and the report."""
+    verification = verify_dir(evidence, device_pub, identity=identity)
     if verification.worst.rank > Verdict.INCOMPLETE.rank and not force:
         raise ExportRefused(verification)
     layout = plan(verification)
@@ -160,7 +185,7 @@ def export(
         raise ExportRefused(verification, holes)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ExportReport(verification, forced=force)
-    total = sum(s.path.stat().st_size for r in layout.recordings for s in r.segments)
+    total = sum(s.entry.size() for r in layout.recordings for s in r.segments)
     done = 0
 
     def advance(n: int) -> None:
@@ -187,16 +212,23 @@ def export(
             f"; missing {', '.join(h.span for h in rec.holes)}" if rec.holes else ""
         )
         mp4: Mp4Result | None = None
+        located = FixCollector(())
         if not rec.segments:
             error = f"none of its segments ({rec.span}) is here"
         else:
             try:
+                located = FixCollector(_frames(rec, device_pub, identity, advance, spans))
+                first_fix, frames = first_fix_ahead(iter(located))
+                if first_fix is not None:
+                    tags["location"] = iso6709(first_fix)
                 mp4 = remux_to_mp4(
-                    _frames(rec, device_pub, identity, advance, spans),
+                    frames,
                     path,
                     creation_time=start if meta.get("clock_set", False) else None,
                     metadata=tags,
                 )
+                if first_fix is None and located.fixes:  # it began without a fix
+                    tag_location(path, iso6709(located.fixes[0]))
             except (RemuxError, DecryptError) as e:
                 error = str(e)
                 result.undecryptable |= isinstance(e, NoRecipientError)
@@ -208,7 +240,8 @@ def export(
         for hole in rec.holes:
             file_span = (mp4.first_pts_us, mp4.duration_s) if mp4 else None
             time_hole(hole, layout, spans, file_span)
-        output = _output(rec, verdict, path, mp4, error)
+        output = _output(rec, verdict, path, mp4, error, spans)
+        output |= _location(located, path, f"{meta.get('device_id', '?')} {rec.recording_id}")
         if (cut := power_cut(rec, layout, by_recording)) is not None:
             output["resumes"] = cut
         result.outputs.append(output)
@@ -221,7 +254,12 @@ def export(
 
 
 def _output(
-    rec: Recording, verdict: Verdict, path: Path, mp4: Mp4Result | None, error: str
+    rec: Recording,
+    verdict: Verdict,
+    path: Path,
+    mp4: Mp4Result | None,
+    error: str,
+    spans: dict[int, tuple[int, int]],
 ) -> dict[str, Any]:
     meta = rec.meta
     out: dict[str, Any] = {
@@ -243,14 +281,33 @@ def _output(
     if mp4 is not None:
         out |= {
             "file": path.name,
-            "sha256": _sha256(path),
+            "sha256": _sha256_file(path),
             "frames": mp4.frames,
             "duration_s": round(mp4.duration_s, 6),
             "width": mp4.width,
             "height": mp4.height,
+            # device clock: file time 0, and each segment's first and last frame (report.html)
+            "first_pts_us": mp4.first_pts_us,
+            "segment_pts_us": [[seq, a, b] for seq, (a, b) in sorted(spans.items())],
         }
     else:
         out["error"] = error
+    return out
+
+
+def _location(located: FixCollector, mp4: Path, name: str) -> dict[str, Any]:
+    """The recording's fixes and lost-fix spans for report.json, and its GPX file."""
+    out: dict[str, Any] = {
+        "fixes": located.fixes,
+        "fix_gaps": fix_gaps(located.fixes, located.video_span_utc()),
+    }
+    if located.bad:
+        out["fix_problems"] = located.bad[:20]
+    if located.fixes:
+        track = mp4.with_name(mp4.name.removesuffix(".mp4") + ".gpx")
+        track.write_text(gpx(name, located.fixes, out["fix_gaps"]), encoding="utf-8")
+        out["gpx"] = track.name
+        out["gpx_sha256"] = _sha256_file(track)
     return out
 
 
@@ -272,12 +329,13 @@ def _write_reports(
     doc = result.to_json()
     doc["device_key"] = fingerprint(raw_public(device_pub))
     doc["agency_key"] = fingerprint(raw_public(identity.public_key()))
-    audit_sha = _sha256(out_dir / "audit.jsonl")
+    audit_sha = _sha256_file(out_dir / "audit.jsonl")
     doc["audit_export"] = {"file": "audit.jsonl", "sha256": audit_sha}
     tmp = out_dir / ".report.json.tmp"
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, out_dir / "report.json")
     (out_dir / "report.txt").write_text(render_text(doc))
+    write_html(doc, out_dir)
 
 
 def render_text(doc: dict[str, Any]) -> str:
@@ -320,7 +378,7 @@ def render_text(doc: dict[str, Any]) -> str:
             if o.get(key) is not None:
                 lines.append(f"    {key + ':':<14}{printable(o[key])}")
         if (cut := o.get("resumes")) is not None:
-            lines.append(f"    resumes:      {_resume_text(cut)}")
+            lines.append(f"    resumes:      {resume_text(cut)}")
         lines += [f"    because:      {printable(r)}" for r in o["reasons"]]
         for h in o["holes"]:
             lines += _hole_text(h)
@@ -347,7 +405,7 @@ def render_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _resume_text(cut: dict[str, Any]) -> str:
+def resume_text(cut: dict[str, Any]) -> str:
     """A recording the camera started by itself after a power cut, and what the cut cost."""
     gap = f"{cut['gap_s']} s" if cut["gap_s"] is not None else "a length no signed time gives"
     rid, torn = printable(cut["recording_id"]), printable(cut["torn_segment"])

@@ -175,12 +175,11 @@ def _what_is_here(lo: int, hi: int, report: Report) -> str:
     """What stands at missing seqs: files named for them that do not verify, or nothing."""
     found = []
     for c in report.checks:
-        name = c.path.name
         if c.outcome.header is not None and c.outcome.verdict not in _UNSIGNED:
             continue
-        digits = name.removeprefix("segment-").removesuffix(".bcam")
-        if name.startswith("segment-") and digits.isdigit() and lo <= int(digits) <= hi:
-            found.append(f"{name} is here but {c.outcome.verdict}: {c.outcome.reason}")
+        named = c.entry.named
+        if named is not None and named[0] is Kind.MEDIA and lo <= named[1] <= hi:
+            found.append(f"{c.name} is here but {c.outcome.verdict}: {c.outcome.reason}")
     return "; ".join(found) or "no file here verifies as it"
 
 
@@ -334,17 +333,17 @@ def _holes(
         others = [c for c in copies[seg.seq] if c is not seg]
         if not others:
             continue
-        names = ", ".join(c.path.name for c in others)
+        names = ", ".join(c.name for c in others)
         longer = [c for c in others if _same_segment(seg, c) and _further(c, seg)]
         if longer and not any(h.cut and h.first == seg.seq for h in rec.holes):
-            found = f"exported {seg.path.name}, but {longer[0].path.name} verifies further"
+            found = f"exported {seg.name}, but {longer[0].name} verifies further"
             rec.holes.append(Hole(seg.seq, seg.seq, found, "its header", cut=True))
         if all(_same_segment(seg, c) for c in others):
-            rec.notes.append(f"segment #{seg.seq}: took {seg.path.name} once; {names} is a copy")
+            rec.notes.append(f"segment #{seg.seq}: took {seg.name} once; {names} is a copy")
         else:
             rec.conflicts.append(
-                f"segment #{seg.seq}: {names} and {seg.path.name} are different files that "
-                f"both verify as #{seg.seq}; exported {seg.path.name}"
+                f"segment #{seg.seq}: {names} and {seg.name} are different files that "
+                f"both verify as #{seg.seq}; exported {seg.name}"
             )
     rec.holes.sort(key=lambda h: (h.first, h.cut))
 

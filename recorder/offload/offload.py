@@ -26,6 +26,8 @@ from recorder.evidence.header import Kind
 from recorder.evidence.keys import load_device_public
 from recorder.evidence.note import Verifier
 from recorder.offload.credentials import Credentials
+from recorder.offload.digest import Digest
+from recorder.offload.digests import DIGESTS, Digests
 from recorder.offload.errors import Busy, ConfigurationError, ObjectError
 from recorder.offload.pace import Pace
 from recorder.offload.plan import Item, Plan, make_plan
@@ -168,6 +170,7 @@ def offload(
             days=s.retention_days,
             part_size=s.part_size,
         )
+        known = Digests(s.state_dir / DIGESTS)
         result = Result(plan, witnessed=witnessed)
         result.failed += [(None, p) for p in [*witness_failed, *plan.problems]]
         for key, what in plan.absent:
@@ -185,7 +188,11 @@ def offload(
             ThreadPoolExecutor(max_workers=1) as hasher,
             ThreadPoolExecutor(max_workers=FILES_AT_ONCE) as senders,
         ):
-            digests = {i.key: hasher.submit(uploader.sha256, i) for i in plan.items}
+
+            def digest(item: Item) -> Digest:
+                return known.get(item) or uploader.digest(item)
+
+            digests = {i.key: hasher.submit(digest, i) for i in plan.items}
 
             def send(item: Item) -> Sent | str:
                 try:
@@ -207,6 +214,9 @@ def offload(
                 log.info("%s: %s (%s, %d bytes)", item.what, outcome.outcome, item.key, item.size)
                 result.sent.append(outcome)
         result.bytes_sent = pace.sent
+        for done in result.sent:
+            known.confirmed(done.item, Digest(done.remote.sha256 or "", done.remote.etag))
+        known.save({i.key for i in files})
         if s.free_space and witnessed is not None:
             _offer_to_free(s, witnessed.size, result.sent)
         return result
@@ -226,6 +236,7 @@ def _offer_to_free(s: Settings, covered: int, sent: list[Sent]) -> None:
                 item.leaf.seq,
                 remote.size,
                 remote.sha256,
+                remote.etag,
                 s.bucket,
                 item.key,
                 remote.version_id,

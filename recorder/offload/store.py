@@ -66,6 +66,8 @@ class Remote:
 
     size: int
     sha256: str | None
+    etag: str
+    """The store's ETag, without its quotes: computed by the store from the bytes it holds."""
     mode: str | None
     retain_until: dt.datetime | None
     last_modified: dt.datetime
@@ -179,6 +181,7 @@ class Store:
         return Remote(
             size=int(r["ContentLength"]),
             sha256=r.get("Metadata", {}).get(SHA256),
+            etag=str(r.get("ETag", "")).strip('"'),
             mode=r.get("ObjectLockMode"),
             retain_until=r.get("ObjectLockRetainUntilDate"),
             last_modified=r["LastModified"],

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from recorder.evidence.state import write_json_atomic
+from recorder.offload.digest import Digest, digest_of_bytes, digest_of_file
 from recorder.offload.errors import Conflict, ObjectError
 from recorder.offload.pace import Pace, PacedBody
 from recorder.offload.plan import Item
@@ -135,51 +136,47 @@ class Uploader:
             raise ObjectError(f"{item.what}: {item.path} is shorter than it was")
         return chunk
 
-    def sha256(self, item: Item) -> str:
-        """The SHA-256 of the object's bytes, in hex (an ObjectError if they cannot be read)."""
+    def digest(self, item: Item) -> Digest:
+        """The SHA-256 and the ETag of the object's bytes, in one read (an ObjectError if they
+        cannot be read)."""
         if item.data is not None:
-            return hashlib.sha256(item.data).hexdigest()
+            return digest_of_bytes(item.data, self.part_size)
         assert item.path is not None
-        sha, left = hashlib.sha256(), item.size
         try:
-            with item.path.open("rb") as f:
-                while left and (chunk := f.read(min(left, 1 << 20))):
-                    sha.update(chunk)
-                    left -= len(chunk)
+            return digest_of_file(item.path, item.size, self.part_size)
+        except EOFError:
+            raise ObjectError(f"{item.what}: {item.path} is shorter than it was") from None
         except OSError as e:
             raise ObjectError(f"{item.what}: {item.path}: cannot read: {e.strerror}") from None
-        if left:
-            raise ObjectError(f"{item.what}: {item.path} is shorter than it was")
-        return sha.hexdigest()
 
-    def send(self, item: Item, sha256: str | None = None) -> Sent:
-        """Send ``item`` unless the bucket holds it; ``sha256`` if it was computed already."""
-        one_part = item.size <= self.part_size
-        whole = self._part(item, 1) if one_part else b""
-        if sha256 is None:
-            sha256 = hashlib.sha256(whole).hexdigest() if one_part else self.sha256(item)
+    def send(self, item: Item, digest: Digest | None = None) -> Sent:
+        """Send ``item`` unless the bucket holds it; ``digest`` if it was computed already."""
+        digest = self.digest(item) if digest is None else digest
+        sha256 = digest.sha256
         remote = self.store.head(item.key)
         if remote is not None:
-            if remote.size == item.size and remote.sha256 == sha256:
+            if (remote.size, remote.sha256, remote.etag) == (item.size, sha256, digest.etag):
                 self.state.forget(item.key)  # a run cut after completing it
                 self.pace.skip(item.size)
                 if remote.retained(self.store.clock.now(), self.days):
                     return Sent(item, "present", remote)
-                return Sent(item, "locked", self._confirm(item, sha256))  # _confirm locks it
+                return Sent(item, "locked", self._confirm(item, digest))  # _confirm locks it
             if not (item.grows and remote.size < item.size):
                 raise Conflict(
                     f"{item.what}: the bucket holds other bytes under {item.key} "
-                    f"({remote.size} bytes, sha256 {remote.sha256 or 'not recorded'}; here "
-                    f"{item.size} bytes, sha256 {sha256}); nothing was sent"
+                    f"({remote.size} bytes, sha256 {remote.sha256 or 'not recorded'}, ETag "
+                    f"{remote.etag or 'none'}; here {item.size} bytes, sha256 {sha256}, ETag "
+                    f"{digest.etag}); nothing was sent"
                 )
-        if one_part:
+        if item.size <= self.part_size:
+            whole = self._part(item, 1)
             md5 = hashlib.md5(whole, usedforsecurity=False).digest()
             body = PacedBody(whole, self.pace)
             self.store.put(item.key, body, _md5_b64(md5), sha256, self._until())
             outcome = "sent"
         else:
             outcome = self._multipart(item, sha256)
-        return Sent(item, outcome, self._confirm(item, sha256))
+        return Sent(item, outcome, self._confirm(item, digest))
 
     def _multipart(self, item: Item, sha256: str) -> str:
         upload_id, held = self._resume(item, sha256)
@@ -237,13 +234,14 @@ class Uploader:
         log.info("%s: resuming, the store holds %d of its parts", item.what, len(held))
         return u["upload_id"], held
 
-    def _confirm(self, item: Item, sha256: str) -> Remote:
-        """HEAD: this size, this SHA-256, COMPLIANCE retention in force; set the retention
-        once if the store dropped it (Ceph 16 does, for multipart uploads)."""
-        remote = self._check(item, sha256, self.store.head(item.key))
+    def _confirm(self, item: Item, digest: Digest) -> Remote:
+        """HEAD: this size, this SHA-256, this ETag (the store's own, of the bytes it holds),
+        COMPLIANCE retention in force; set the retention once if the store dropped it (Ceph 16
+        does, for multipart uploads)."""
+        remote = self._check(item, digest, self.store.head(item.key))
         if not remote.retained(self.store.clock.now(), self.days):
             self.store.retain(item.key, remote.version_id, self._until())
-            remote = self._check(item, sha256, self.store.head(item.key))
+            remote = self._check(item, digest, self.store.head(item.key))
             if not remote.retained(self.store.clock.now(), self.days):
                 raise ObjectError(
                     f"{item.what}: the store does not keep it under COMPLIANCE retention "
@@ -251,12 +249,13 @@ class Uploader:
                 )
         return remote
 
-    def _check(self, item: Item, sha256: str, remote: Remote | None) -> Remote:
+    def _check(self, item: Item, digest: Digest, remote: Remote | None) -> Remote:
         if remote is None:
             raise ObjectError(f"{item.what}: sent, but HEAD does not find {item.key}")
-        if remote.size != item.size or remote.sha256 != sha256:
+        if (remote.size, remote.sha256, remote.etag) != (item.size, *digest):
             raise ObjectError(
                 f"{item.what}: sent, but HEAD says {remote.size} bytes, sha256 "
-                f"{remote.sha256} (expected {item.size}, {sha256})"
+                f"{remote.sha256}, ETag {remote.etag} (expected {item.size}, {digest.sha256}, "
+                f"{digest.etag}): the bytes changed on the way, or are not these"
             )
         return remote

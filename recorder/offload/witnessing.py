@@ -50,18 +50,17 @@ def _no_signing(_: bytes) -> bytes:
 
 
 def _latest(state_dir: Path, pub: Ed25519PublicKey, witness: Verifier) -> Witnessed | None:
-    """The kept note of the largest size this witness cosigned, if any."""
+    """The kept note of the largest size this witness cosigned, if any (the notes are read
+    newest first, and only until one verifies)."""
     trusted = [Witness(witness.name, witness.public)]
-    best: Witnessed | None = None
-    for path, data in kept(state_dir):
+    for path, data in kept(state_dir, newest_first=True):
         try:
             p = open_checkpoint(data, pub, trusted)
         except NoteError as e:
             log.warning("%s: not a cosigned checkpoint of this camera: %s", path, e)
             continue
-        if best is None or p.checkpoint.size > best.size:
-            best = Witnessed(p.checkpoint.size, p.cosigned_at, path, asked=False)
-    return best
+        return Witnessed(p.checkpoint.size, p.cosigned_at, path, asked=False)
+    return None
 
 
 def ask_witness(

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from hal.gnss import Fix
 from recorder.evidence.header import (
     Header,
     Kind,
@@ -37,6 +38,7 @@ from recorder.evidence.keys import Ed25519Signer, key_id, raw_public
 from recorder.evidence.media import Frame, encode_frames
 from recorder.evidence.recipients import wrap
 from recorder.evidence.records import RECORD_HEAD, RecordType, next_chain, record_signed
+from recorder.evidence.sensor import fix_sample
 from recorder.evidence.stream import PayloadCipher
 from recorder.evidence.writer import EvidenceFile, Signer
 
@@ -89,6 +91,31 @@ def plaintexts(n: int) -> list[bytes]:
             Frame(0, 1_000_000 + (r * 3 + i) * 33_333, i == 0, fixed(f"frame {r}.{i}") * (i + 1))
             for i in range(3)
         ]
+        out.append(encode_frames(frames))
+    return out
+
+
+def plaintexts_with_fixes(n: int) -> list[bytes]:
+    """n records of made-up video frames, each with the GNSS fix of its second (section 9.1)."""
+    out = []
+    for r in range(n):
+        frames = [
+            Frame(0, 1_000_000 + (r * 3 + i) * 33_333, i == 0, fixed(f"frame {r}.{i}") * (i + 1))
+            for i in range(3)
+        ]
+        fix = Fix(
+            time=1_717_200_001.0 + r,
+            received=1.05 + r * 0.1,
+            mode="3d",
+            lat=50.8467 + r * 1e-5,
+            lon=4.3524 + r * 1e-5,
+            alt_m=58.0,
+            eph_m=4.5,
+            epv_m=7.0,
+            speed_mps=1.4,
+            track_deg=49.2,
+        )
+        frames.insert(2, Frame(2, round(fix.received * 1e6), False, fix_sample(fix)))
         out.append(encode_frames(frames))
     return out
 
@@ -230,6 +257,15 @@ def vectors() -> dict[str, tuple[dict[str, str], bytes]]:
     ]
     mutate: dict[str, Callable[[], tuple[dict[str, str], bytes]]] = {
         "valid": lambda: (vec("OK", 4, payload(pts), "a closed segment: 3 DATA, 1 FINAL"), valid),
+        "valid-with-fixes": lambda: (
+            vec(
+                "OK",
+                4,
+                payload(plaintexts_with_fixes(3)),
+                "3 DATA records, each with a GNSS fix (stream 2) among its video frames",
+            ),
+            build(data=plaintexts_with_fixes(3)),
+        ),
         "valid-chacha20": lambda: (
             vec("OK", 4, payload(pts), "the same with ChaCha20-Poly1305 (suite 2)"),
             build(suite=Suite.CHACHA20_POLY1305),

@@ -1,0 +1,331 @@
+"""report.html in a real browser: Debian's headless Chromium renders the report of a real export
+(a simulated camera's patrol with a marker, a mute and stealth) to its DOM, a screenshot and a
+PDF, and poppler's pdftoppm turns the PDF into pictures.
+
+Chromium runs as root in CI, so it runs with --no-sandbox (its sandbox needs an unprivileged
+user), in a fresh profile directory per run, in its own process group, which is killed by its id
+if it has not finished in time. Where Chromium or pdftoppm is missing, scripts/install-tools
+installs them (`make test` runs it); these tests fail rather than skip without them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from recorder.cli import main
+from tests.simdevice import SimDevice, scenario
+
+pytestmark = pytest.mark.slow
+
+BROWSER_TIMEOUT_S = 20
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} is missing: run scripts/install-tools (make test does)"
+    return path
+
+
+def chromium(
+    args: list[str], timeout: float = BROWSER_TIMEOUT_S
+) -> subprocess.CompletedProcess[bytes]:
+    """Run headless Chromium once, in a temporary profile; kill its process group on timeout."""
+    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile:
+        cmd = [
+            _tool("chromium"),
+            "--headless=new",
+            "--no-sandbox",  # root in CI: Chromium's sandbox refuses to run as root
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            *args,
+        ]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # its group: the browser and its children
+            proc.communicate()
+            raise AssertionError(f"chromium took more than {timeout} s: {cmd}") from None
+        assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+@dataclass
+class Export:
+    out: Path
+    report: dict[str, Any]
+
+    @property
+    def html(self) -> Path:
+        return self.out / "report.html"
+
+
+PATROL = """
+[[step]]
+at = 4.0
+do = "hold"
+input = "stealth"
+seconds = 0.2
+[[step]]
+at = 10.0
+do = "press"
+input = "record"
+[[step]]
+at = 10.2
+do = "release"
+input = "record"
+[[step]]
+at = 18.0
+do = "hold"
+input = "marker"
+seconds = 0.2
+[[step]]
+at = 22.0
+do = "hold"
+input = "mute"
+seconds = 0.2
+[[step]]
+at = 30.0
+do = "hold"
+input = "mute"
+seconds = 0.2
+[[step]]
+at = 33.0
+do = "hold"
+input = "stealth"
+seconds = 0.2
+[[step]]
+at = 40.0
+do = "hold"
+input = "record"
+seconds = 3.5
+[[step]]
+at = 50.0
+do = "press"
+input = "record"
+[[step]]
+at = 50.2
+do = "release"
+input = "record"
+[[step]]
+at = 55.0
+do = "hold"
+input = "marker"
+seconds = 0.2
+[[step]]
+at = 62.0
+do = "hold"
+input = "record"
+seconds = 3.5
+"""
+
+
+def _export(cam: SimDevice, evidence: Path, out: Path, force: bool) -> Export:
+    main(
+        [
+            "export",
+            str(evidence),
+            "--agency-key",
+            str(cam.root / "keys" / "agency.key"),
+            "--device-pub",
+            str(cam.root / "state" / "device.pub"),
+            "--out",
+            str(out),
+            *(["--force"] if force else []),
+        ]
+    )
+    return Export(out, json.loads((out / "report.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Export, Export]:
+    """A clean export of a patrol, and a forced one of the same evidence with segment #2
+    deleted."""
+    root = tmp_path_factory.mktemp("report")
+    cam = SimDevice.provision(root / "cam")
+    cam.run(scenario(root / "patrol.toml", 70, PATROL))
+    clean = _export(cam, cam.evidence, root / "clean", force=False)
+    damaged = root / "damaged"
+    shutil.copytree(cam.evidence, damaged)
+    (damaged / "segment-00000002.bcam").unlink()
+    forced = _export(cam, damaged, root / "forced", force=True)
+    assert forced.report["forced"] and forced.report["outputs"][0]["holes"]
+    return clean, forced
+
+
+class _Dom(HTMLParser):
+    """What the test reads from the browser's DOM: elements by class, img sources, every
+    URL-bearing attribute, the title."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.classes: dict[str, int] = {}
+        self.imgs: list[str] = []
+        self.urls: list[tuple[str, str, str]] = []
+        self.title = ""
+        self._in: list[str] = []
+        self.recordings: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        for c in a.get("class", "").split():
+            self.classes[c] = self.classes.get(c, 0) + 1
+        if tag == "img":
+            self.imgs.append(a.get("src", ""))
+        for k, v in a.items():
+            if k in ("src", "href", "xlink:href", "action", "poster", "srcset", "data"):
+                self.urls.append((tag, k, v))
+            if k == "style" and "url(" in v:
+                self.urls.append((tag, k, v))
+        if "recording" in a.get("class", "").split():
+            self.recordings.append(a.get("data-recording-id", ""))
+        self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._in and self._in[-1] == tag:
+            self._in.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._in and self._in[-1] == "title":
+            self.title += data
+        if self._in and self._in[-1] == "style" and "url(" in data:
+            self.urls.append(("style", "", data))
+        self.text.append(data)
+
+
+def _dom(path: Path) -> _Dom:
+    dom = _Dom()
+    dom.feed(chromium(["--dump-dom", path.as_uri()]).stdout.decode())
+    return dom
+
+
+def _jpeg(uri: str) -> tuple[int, int]:
+    """Decode a data: URI's JPEG with FFmpeg's decoder: its size."""
+    head, _, data = uri.partition(",")
+    assert head == "data:image/jpeg;base64", head
+    blob = base64.b64decode(data, validate=True)
+    assert blob[:2] == b"\xff\xd8" and blob[-2:] == b"\xff\xd9"
+    frames = av.CodecContext.create("mjpeg", "r").decode(av.Packet(blob))
+    assert len(frames) == 1
+    return frames[0].width, frames[0].height
+
+
+def test_every_recording_hole_and_marker_is_in_the_dom_and_thumbnails_decode(
+    exports: tuple[Export, Export],
+) -> None:
+    for export in exports:
+        dom = _dom(export.html)
+        outputs = export.report["outputs"]
+        assert dom.recordings == [o["recording_id"] for o in outputs]
+        holes = sum(len(o["holes"]) for o in outputs)
+        assert dom.classes.get("hole", 0) == 2 * holes  # its drawing and its line in the table
+        text = " ".join(dom.text)
+        for o in outputs:
+            for h in o["holes"]:
+                at, until = h["in_file_s"]
+                assert f"{at:.1f}-{until:.1f} s in the file" in text
+        assert dom.classes["marker"] == 2  # one per recording, from the audit log
+        assert dom.classes["mark-marker"] == 2  # and on each timeline
+        assert dom.classes["mute"] >= 2 and dom.classes["stealth"] >= 2
+        assert dom.classes.get("at-marker") == 2  # a thumbnail at each marker
+        seconds = sum(o["duration_s"] for o in outputs if "duration_s" in o)
+        assert len(dom.imgs) >= seconds // 10
+        for uri in dom.imgs:
+            assert _jpeg(uri)[0] == 320
+        assert "no location recorded" in text  # the sim records no fixes
+
+
+def test_the_page_makes_no_network_request(exports: tuple[Export, Export], tmp_path: Path) -> None:
+    clean, _ = exports
+    dom = _dom(clean.html)
+    assert all(v.startswith("data:image/jpeg;base64,") for _, _, v in dom.urls), dom.urls
+    html = clean.html.read_text()
+    assert re.search(
+        r"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;", html
+    )
+
+    def page_requests(path: Path) -> list[str]:
+        log = tmp_path / f"{path.stem}.netlog.json"
+        chromium([f"--log-net-log={log}", "--dump-dom", path.as_uri()])
+        netlog = json.loads(log.read_text())
+        names = {v: k for k, v in netlog["constants"]["logEventTypes"].items()}
+        starts = [
+            e["params"]
+            for e in netlog["events"]
+            if names[e["type"]] == "URL_REQUEST_START_JOB" and "url" in e.get("params", {})
+        ]
+        # the browser's own background requests have no origin; the page's have one
+        return [p["url"] for p in starts if p.get("initiator") != "not an origin"]
+
+    assert page_requests(clean.html) == []
+    # the same check sees a request when a page makes one (no CSP, one remote image)
+    control = tmp_path / "control.html"
+    control.write_text(
+        re.sub(r"<meta http-equiv=\"Content-Security-Policy\"[^>]*>", "", html).replace(
+            "<body>", '<body><img src="http://192.0.2.1/x.png">'
+        )
+    )
+    assert page_requests(control) == ["http://192.0.2.1/x.png"]
+
+
+def test_a_forced_export_says_forced_in_its_title_and_on_every_recording(
+    exports: tuple[Export, Export],
+) -> None:
+    clean, forced = exports
+    dom = _dom(forced.html)
+    assert "FORCED" in dom.title
+    assert dom.classes["forced"] == 1 + len(forced.report["outputs"])
+    assert "FORCED" not in _dom(clean.html).title
+
+
+def test_it_renders_to_a_screenshot_and_prints_to_pdf(
+    exports: tuple[Export, Export], tmp_path: Path
+) -> None:
+    _, forced = exports
+    shot, pdf = tmp_path / "report.png", tmp_path / "report.pdf"
+    chromium([f"--screenshot={shot}", "--window-size=1200,1600", forced.html.as_uri()])
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    chromium(["--no-pdf-header-footer", f"--print-to-pdf={pdf}", forced.html.as_uri()])
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    subprocess.run(
+        [_tool("pdftoppm"), "-r", "40", "-png", str(pdf), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+    pages = sorted(tmp_path.glob("page-*.png"))
+    # the case-level page, then each recording from a new page, then the audit log
+    assert len(pages) >= 2 + len(forced.report["outputs"])
+    for page in pages:  # white paper, not a dark background: the corner pixel is white
+        with av.open(str(page)) as c:
+            frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+        assert frame[2, 2].tolist() == [255, 255, 255], page
+        # and the red of a hole or of FORCED prints (print-color-adjust: exact)
+    reds = 0
+    for page in pages:
+        with av.open(str(page)) as c:
+            frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+        reds += int(((frame[..., 0] > 180) & (frame[..., 1] < 60) & (frame[..., 2] < 60)).sum())
+    assert reds > 100
