@@ -249,5 +249,5 @@ def test_gpsd_host_is_a_socket_path_or_a_host_or_a_named_error(host: str, ok: bo
     if ok:
         assert parse(raw)["gnss"]["gpsd_host"] == host
     else:
-        with pytest.raises(ConfigError, match="gnss.gpsd_host.*absolute path of a Unix socket"):
+        with pytest.raises(ConfigError, match=r"gnss\.gpsd_host.*absolute path of a Unix socket"):
             parse(raw)
