@@ -41,10 +41,6 @@ from tests.witness_kit import START, WITNESS_NAME, Clock, serving, witness_key
 BUCKET = "evidence"
 
 
-def _no_signing(_: bytes) -> bytes:
-    raise AssertionError
-
-
 class Dock:
     """A camera and the agency's witness, which knows it."""
 
@@ -60,7 +56,7 @@ class Dock:
         return self.cam.config.state_dir
 
     def log(self) -> DeviceLog:
-        return DeviceLog(self.state, self.cam.device_pub, _no_signing)
+        return DeviceLog(self.state, self.cam.device_pub)
 
     def cosign(self) -> Any:
         return ask_witness(self.state, self.cam.device_pub, self.server.url, self.witness)
@@ -87,7 +83,7 @@ class Dock:
 @contextlib.contextmanager
 def _dock(root: Path) -> Iterator[Dock]:
     cam = two_shifts(root / "cam")
-    origin = DeviceLog(cam.config.state_dir, cam.device_pub, _no_signing).origin
+    origin = DeviceLog(cam.config.state_dir, cam.device_pub).origin
     clock = Clock()
     witness = Witness(
         WITNESS_NAME, witness_key(), {origin: cam.device_pub}, State(root / "w"), clock

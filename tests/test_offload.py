@@ -45,10 +45,6 @@ from tests.witness_kit import WITNESS_NAME, Clock, serving, witness_key
 pytestmark = pytest.mark.slow
 
 
-def _no_signing(_: bytes) -> bytes:
-    raise AssertionError("nothing here signs for the camera")
-
-
 BODYCAM = str(Path(sys.executable).parent / "bodycam")
 
 
@@ -528,7 +524,7 @@ def test_docked_the_witness_cosigns_first_then_confirmed_segments_are_freed_and_
     offload sends it with the files, offers the confirmed segments, the daemon audits and frees
     them, and verify accounts for each; a rerun finds the freed segments in the bucket."""
     cam = shifts
-    origin = DeviceLog(cam.config.state_dir, cam.device_pub, _no_signing).origin
+    origin = DeviceLog(cam.config.state_dir, cam.device_pub).origin
     witness = Witness(
         WITNESS_NAME, witness_key(), {origin: cam.device_pub}, State(tmp_path / "w"), Clock()
     )
@@ -540,7 +536,7 @@ def test_docked_the_witness_cosigns_first_then_confirmed_segments_are_freed_and_
         )
         code, out, err = run_offload(config, s3, monkeypatch, capsys)
         assert code == 0, err
-        size = DeviceLog(cam.config.state_dir, cam.device_pub, _no_signing).tree.size
+        size = DeviceLog(cam.config.state_dir, cam.device_pub).tree.size
         assert f"checkpoint: {size} files, cosigned by {WITNESS_NAME}" in out
         note = (
             s3.client()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from recorder.evidence.checkpoint import Checkpoint, file_leaf
-from recorder.evidence.header import Kind, LinkState
+from recorder.evidence.errors import StateError
+from recorder.evidence.header import Kind, Link, LinkState
 from recorder.evidence.keys import load_device_public
 from recorder.evidence.merkle import root, verify_consistency, verify_inclusion
 from recorder.evidence.note import verify
@@ -128,3 +129,21 @@ def test_an_unreadable_log_is_a_fault_and_the_camera_records_on(tmp_path: Path) 
     faults = [e for e in cam.audit_events() if e["event"] == "fault"]
     assert any(e["what"] == "the camera's log is unreadable" for e in faults)
     assert (cam.config.state_dir / "tlog.json").read_text() == "{ not json"  # left for a person
+
+
+def test_a_log_opened_to_read_gives_proofs_and_refuses_to_add(tmp_path: Path) -> None:
+    cam = two_shifts(tmp_path)
+    state = cam.config.state_dir
+    before = (state / LEAVES).read_bytes()
+    reader = DeviceLog(state, cam.device_pub)  # no key: offload's and custody's view
+    size = reader.tree.size
+    verify_consistency(1, size, reader.consistency(1), *_roots(reader, 1, size))
+    last = reader.listing()[-1]
+    with pytest.raises(StateError, match="opened to read"):
+        reader.add(last.kind, Link(LinkState.CLOSED, last.seq + 1, bytes(16), 1, bytes(32)))
+    assert (state / LEAVES).read_bytes() == before and reader.tree.size == size
+
+
+def _roots(log: DeviceLog, old: int, new: int) -> tuple[bytes, bytes]:
+    leaves = log.leaves()
+    return root(leaves[:old]), root(leaves[:new])

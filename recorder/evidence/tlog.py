@@ -49,10 +49,12 @@ class DeviceLog:
         self,
         state_dir: Path,
         device_pub: Ed25519PublicKey,
-        sign_fn: Callable[[bytes], bytes],
+        sign_fn: Callable[[bytes], bytes] | None = None,
         predecessor: Callable[[Kind, int], Link] | None = None,
     ) -> None:
-        """``predecessor(kind, seq)`` gives the link that file ``seq + 1`` signs for file
+        """``sign_fn`` signs checkpoints with the device key; without it the log is open to
+        read (offload, the daemon's custody thread, tools), and :meth:`add` refuses.
+        ``predecessor(kind, seq)`` gives the link that file ``seq + 1`` signs for file
         ``seq``: how a file finished whose logging failed is logged later, from signed data."""
         self._predecessor = predecessor
         self._state = state_dir / STATE
@@ -91,6 +93,8 @@ class DeviceLog:
 
     def add(self, kind: Kind, link: Link) -> Note:
         """Log a finished file (the link its successor will carry) and sign a checkpoint."""
+        if self._sign is None:
+            raise StateError("this log was opened to read: it has no key to sign checkpoints")
         if link.state is LinkState.NONE:
             raise ValueError("a NONE link names no file")
         key = kind.name.lower()
@@ -105,7 +109,8 @@ class DeviceLog:
             self.tree.append(leaf.hash())
         self.logged[key] = link.seq
         text = Checkpoint(self.origin, self.tree.size, self.tree.root()).text()
-        self.checkpoint = Note(text).with_signatures(sign(text, self.origin, self._pub, self._sign))
+        signer = self._sign
+        self.checkpoint = Note(text).with_signatures(sign(text, self.origin, self._pub, signer))
         self._save()
         return self.checkpoint
 

@@ -81,16 +81,12 @@ class Plan:
         return sum(i.size for i in self.items)
 
 
-def _no_signing(_: bytes) -> bytes:
-    raise AssertionError("offload reads the camera's log and never signs")  # pragma: no cover
-
-
 def make_plan(state_dir: Path, evidence_dir: Path) -> Plan:
     """Read the camera's log (not the evidence directory) and say what to send."""
     pub_path = state_dir / "device.pub"
     try:
         pub = load_device_public(pub_path)
-        device_log = DeviceLog(state_dir, pub, _no_signing)
+        device_log = DeviceLog(state_dir, pub)
         leaves = device_log.listing()
     except EvidenceError as e:
         raise ConfigurationError(f"the camera's state is not usable: {e}") from None

@@ -45,10 +45,6 @@ class Witnessed:
     """False when a note of this size cosigned by this witness was already kept."""
 
 
-def _no_signing(_: bytes) -> bytes:
-    raise AssertionError("offload reads the camera's log and never signs")  # pragma: no cover
-
-
 def _latest(state_dir: Path, pub: Ed25519PublicKey, witness: Verifier) -> Witnessed | None:
     """The kept note of the largest size this witness cosigned, if any (the notes are read
     newest first, and only until one verifies)."""
@@ -69,7 +65,7 @@ def ask_witness(
     """Have the camera's latest checkpoint cosigned by ``witness`` at ``url`` and keep it.
     None when the camera has signed no checkpoint yet. Raises WitnessError (the witness
     refused, or did not answer) or EvidenceError (the camera's log is not usable)."""
-    device_log = DeviceLog(state_dir, pub, _no_signing)
+    device_log = DeviceLog(state_dir, pub)
     note = device_log.checkpoint
     if note is None:
         return None
