@@ -275,21 +275,27 @@ def test_many_threads_at_once_never_move_a_log_back(tmp_path: Path) -> None:
 
 def run_processes(tmp_path: Path, mode: str, target: str, count: int) -> list[list[Outcome]]:
     scenario_file = tmp_path / "scenario.json"
-    procs = []
-    for i in range(count):
-        out = tmp_path / f"out-{i}.json"
-        code = (
-            "import sys; from tests.test_witness_concurrency import process_main; "
-            "process_main(*sys.argv[1:])"
-        )
-        cmd = [sys.executable, "-c", code, str(scenario_file), mode, target, str(i), str(out)]
-        procs.append((subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True), out))
-    results = []
-    for p, out in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err[-3000:]
-        results.append([tuple(o) for o in json.loads(out.read_text())])
-    return results  # type: ignore[return-value]
+    procs: list[tuple[subprocess.Popen[str], Path]] = []
+    try:
+        for i in range(count):
+            out = tmp_path / f"out-{i}.json"
+            code = (
+                "import sys; from tests.test_witness_concurrency import process_main; "
+                "process_main(*sys.argv[1:])"
+            )
+            cmd = [sys.executable, "-c", code, str(scenario_file), mode, target, str(i), str(out)]
+            procs.append((subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True), out))
+        results = []
+        for p, out in procs:
+            _, err = p.communicate(timeout=300)
+            assert p.returncode == 0, err[-3000:]
+            results.append([tuple(o) for o in json.loads(out.read_text())])
+        return results
+    finally:
+        for p, _ in procs:  # a failed or timed-out run leaves no dock behind
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
 
 
 def process_main(scenario_file: str, mode: str, target: str, seed: str, out: str) -> None:
