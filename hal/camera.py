@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Protocol
 
-from hal.errors import DeviceError
+from hal.device import Device
 
 __all__ = ["Camera", "EncodedFrame", "FrameSink"]
 
@@ -38,7 +37,7 @@ class FrameSink(Protocol):
         ...
 
 
-class Camera(ABC):
+class Camera(Device[FrameSink]):
     """A camera that encodes and delivers frames on its own thread while it runs.
 
     Contract for every backend:
@@ -56,15 +55,14 @@ class Camera(ABC):
     MAY override: :meth:`_close` (release the hardware; called once, after :meth:`_stop`).
     """
 
+    _kind = "camera"
+
     def __init__(self, *, width: int, height: int, fps: int) -> None:
+        super().__init__()
         self._width = width
         self._height = height
         self._fps = fps
-        self._state_lock = threading.RLock()
-        self._running = False
-        self._closed = False
         self._delivered = 0
-        self._fault: BaseException | None = None
 
     @property
     def width(self) -> int:
@@ -79,61 +77,23 @@ class Camera(ABC):
         return self._fps
 
     @property
-    def is_running(self) -> bool:
-        return self._running
-
-    @property
     def frames_delivered(self) -> int:
         """Frames handed to a sink since the camera was made (whether or not the sink kept them)."""
         return self._delivered
 
-    @property
-    def fault(self) -> BaseException | None:
-        """The error that stopped the camera's thread, if one did; None while healthy."""
-        return self._fault
+    def _started(self, sink: FrameSink) -> None:
+        self._start(sink)  # beginning with a keyframe
 
-    def start(self, sink: FrameSink) -> None:
-        """Start delivering frames to ``sink``, beginning with a keyframe."""
-        with self._state_lock:
-            if self._closed:
-                raise DeviceError("camera is closed")
-            if self._running:
-                raise DeviceError("camera is already running")
-            self._fault = None
-            self._start(sink)
-            self._running = True
-
-    def stop(self) -> None:
-        """Stop delivering frames; no frame is delivered after this returns."""
-        with self._state_lock:
-            if not self._running:
-                return
-            self._running = False
-            self._stop()
-
-    def close(self) -> None:
-        """Stop and release the camera."""
-        with self._state_lock:
-            if self._closed:
-                return
-            self.stop()
-            self._closed = True
-        self._close()  # outside the lock, so that it may join a thread that takes the lock
+    def _stopped(self) -> None:
+        self._stop()
 
     def _deliver(self, sink: FrameSink, frame: EncodedFrame) -> bool:
         """Hand one frame to the sink (backends call this from their thread)."""
         self._delivered += 1
         return sink.put_nowait(frame)
 
-    def _set_fault(self, exc: BaseException) -> None:
-        """Record the error that ended the camera's thread (backends call this)."""
-        self._fault = exc
-
     @abstractmethod
     def _start(self, sink: FrameSink) -> None: ...
 
     @abstractmethod
     def _stop(self) -> None: ...
-
-    def _close(self) -> None:
-        return None

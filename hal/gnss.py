@@ -9,12 +9,11 @@ never turned into a fix, so no consumer can repeat a stale position as if it wer
 from __future__ import annotations
 
 import math
-import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from hal.errors import DeviceError
+from hal.device import Device
 
 __all__ = ["FIX_MODES", "Fix", "FixMode", "FixSink", "Gnss"]
 
@@ -80,7 +79,7 @@ class FixSink(Protocol):
         ...
 
 
-class Gnss(ABC):
+class Gnss(Device[FixSink]):
     """A GNSS receiver that reports on its own thread while it runs.
 
     Contract for every backend:
@@ -100,25 +99,15 @@ class Gnss(ABC):
     MAY override: :meth:`_close` (release the connection; called once, after :meth:`_stop`).
     """
 
+    _kind = "gnss receiver"
+
     def __init__(self) -> None:
-        self._state_lock = threading.RLock()
-        self._running = False
-        self._closed = False
+        super().__init__()
         self._sink: FixSink | None = None
-        self._fault: BaseException | None = None
         self._last_fix: Fix | None = None
         self._has_fix = False
         self._reports = 0
         self._fixes = 0
-
-    @property
-    def is_running(self) -> bool:
-        return self._running
-
-    @property
-    def fault(self) -> BaseException | None:
-        """Why the receiver is not reporting, if it is not; None while healthy."""
-        return self._fault
 
     @property
     def last_fix(self) -> Fix | None:
@@ -139,34 +128,13 @@ class Gnss(ABC):
     def fixes_delivered(self) -> int:
         return self._fixes
 
-    def start(self, sink: FixSink) -> None:
-        """Start delivering fixes to ``sink``."""
-        with self._state_lock:
-            if self._closed:
-                raise DeviceError("gnss receiver is closed")
-            if self._running:
-                raise DeviceError("gnss receiver is already running")
-            self._fault = None
-            self._sink = sink
-            self._start()
-            self._running = True
+    def _started(self, sink: FixSink) -> None:
+        self._sink = sink
+        self._start()
 
-    def stop(self) -> None:
-        """Stop delivering fixes; none is delivered after this returns."""
-        with self._state_lock:
-            if not self._running:
-                return
-            self._running = False
-            self._sink = None
-            self._stop()
-
-    def close(self) -> None:
-        with self._state_lock:
-            if self._closed:
-                return
-            self.stop()
-            self._closed = True
-        self._close()
+    def _stopped(self) -> None:
+        self._sink = None
+        self._stop()
 
     def _report(self, fix: Fix | None) -> bool:
         """Take one receiver report (None: no position); backends call this from their thread.
@@ -191,7 +159,7 @@ class Gnss(ABC):
     def _set_fault(self, exc: BaseException) -> None:
         """Record why reports stopped (backends call this); a later report clears it."""
         with self._state_lock:
-            self._fault = exc
+            super()._set_fault(exc)
             self._has_fix = False
 
     @abstractmethod
@@ -199,6 +167,3 @@ class Gnss(ABC):
 
     @abstractmethod
     def _stop(self) -> None: ...
-
-    def _close(self) -> None:
-        return None
