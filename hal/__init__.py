@@ -24,6 +24,7 @@ from hal.gnss import Fix, FixSink, Gnss
 from hal.indicators import LED_NAMES, PATTERNS, Indicators
 from hal.inputs import INPUT_NAMES, InputEvent, Inputs
 from hal.keystore import FileKeyStore, KeyStore
+from hal.microphone import AudioFormat, AudioPacket, AudioSink, Microphone
 from hal.registry import BACKENDS, load_backend
 from hal.storage import StatvfsStorage, Storage
 
@@ -38,6 +39,9 @@ __all__ = [
     "BackendError",
     "Battery",
     "BatteryState",
+    "AudioFormat",
+    "AudioPacket",
+    "AudioSink",
     "Camera",
     "Clock",
     "DeviceError",
@@ -49,6 +53,7 @@ __all__ = [
     "FixSink",
     "FrameSink",
     "Gnss",
+    "Microphone",
     "HalError",
     "Indicators",
     "InputEvent",

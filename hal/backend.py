@@ -16,15 +16,24 @@ from hal.gnss import Gnss
 from hal.indicators import Indicators
 from hal.inputs import Inputs
 from hal.keystore import KeyStore
+from hal.microphone import Microphone
 from hal.storage import Storage
 
 __all__ = ["DEFAULT_PINS", "OUTPUT_PINS", "Backend", "DeviceSettings", "Devices", "Speed"]
 
 Speed = Literal["max", "realtime"]
 
-OUTPUT_PINS: tuple[str, ...] = ("led_recording", "led_status", "led_warning", "haptic", "buzzer")
+OUTPUT_PINS: tuple[str, ...] = (
+    "led_recording",
+    "led_status",
+    "led_warning",
+    "led_mute",
+    "haptic",
+    "buzzer",
+)
 
-# BCM numbers. GPIO 2/3 (I2C fuel gauge) and 14/15 (serial console) are deliberately left free.
+# BCM numbers. GPIO 2/3 (I2C fuel gauge), 8/9 (UART4, the GNSS receiver), 14/15 (serial
+# console) and 18-21 (I2S, the microphone) are deliberately left free.
 DEFAULT_PINS: dict[str, int] = {
     "record": 17,
     "mute": 27,
@@ -35,7 +44,8 @@ DEFAULT_PINS: dict[str, int] = {
     "led_recording": 5,
     "led_status": 6,
     "led_warning": 13,
-    "haptic": 19,
+    "led_mute": 16,
+    "haptic": 12,
     "buzzer": 26,
 }
 
@@ -63,6 +73,10 @@ class DeviceSettings:
     gnss: bool = True
     gpsd_host: str = "127.0.0.1"
     gpsd_port: int = 2947
+    audio: bool = True
+    audio_device: str = "default"
+    """The ALSA capture device (Pi only)."""
+    audio_bitrate: int = 64_000
 
     def __post_init__(self) -> None:
         if not self.device_id:
@@ -86,6 +100,8 @@ class DeviceSettings:
             raise ValueError(f"two functions share one pin: {self.pins}")
         if isinstance(self.gpsd_port, bool) or not 1 <= self.gpsd_port <= 65535:
             raise ValueError(f"gpsd_port must be a TCP port 1..65535, got {self.gpsd_port!r}")
+        if isinstance(self.audio_bitrate, bool) or not 64_000 <= self.audio_bitrate <= 96_000:
+            raise ValueError(f"audio_bitrate must be 64000..96000 bit/s, got {self.audio_bitrate!r}")
         if self.storage_capacity_bytes is not None and self.storage_capacity_bytes <= 0:
             raise ValueError("storage_capacity_bytes must be positive")
 
@@ -108,11 +124,14 @@ class Devices:
     keystore: KeyStore
     gnss: Gnss | None = None
     """The GNSS receiver, None when the configuration has none (``gnss.enabled = false``)."""
+    microphone: Microphone | None = None
+    """The microphone, None when the configuration has none (``audio.enabled = false``)."""
 
     def close(self) -> None:
         """Close every device, camera first; safe to call twice."""
         for device in (
             self.camera,
+            self.microphone,
             self.gnss,
             self.inputs,
             self.indicators,

@@ -7,7 +7,8 @@ from abc import ABC, abstractmethod
 
 __all__ = ["LED_NAMES", "PATTERNS", "Indicators"]
 
-LED_NAMES: tuple[str, ...] = ("recording", "status", "warning")
+LED_NAMES: tuple[str, ...] = ("recording", "status", "warning", "mute")
+"""``mute`` is lit while the microphone is muted (as Axis's microphone LED shows it off)."""
 
 # Each pattern is a sequence of (on seconds, off seconds) pulses, shared by haptic motor and buzzer.
 PATTERNS: dict[str, tuple[tuple[float, float], ...]] = {

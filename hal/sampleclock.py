@@ -73,6 +73,11 @@ class SampleClock:
         """Samples timestamped so far."""
         return self._count
 
+    @property
+    def us_per_sample(self) -> float:
+        """The fitted length of one sample on the frames' clock (microseconds)."""
+        return self._slope
+
     def observe(self, samples: int, now_us: float, delay: int = 0) -> int:
         """A block of ``samples`` was just read, at ``now_us`` on the frames' clock, with
         ``delay`` samples still held by the device; return its first sample's timestamp (us)."""
