@@ -77,8 +77,9 @@ class Microphone(Device[AudioSink]):
       caller's thread. No packet is delivered after :meth:`stop` returns. :meth:`stop` and
       :meth:`close` are safe to call twice; a closed microphone cannot be started again.
 
-    MUST override: :attr:`format`, :meth:`_start` (begin capturing), :meth:`_stop` (stop;
-    return once no more packet can reach the sink) and :attr:`timing`.
+    MUST override: :attr:`format`, :meth:`_start` (begin capturing), :meth:`_stop` (stop
+    capturing, deliver the encoder's last packets, and return once no more can reach the sink)
+    and :attr:`timing`.
     MAY override: :meth:`_close` (release the device; called once, after :meth:`_stop`).
     """
 
@@ -123,13 +124,14 @@ class Microphone(Device[AudioSink]):
         self._start()
 
     def _stopped(self) -> None:
+        self._stop()  # the backend may still deliver the encoder's last packets meanwhile
         self._sink = None
-        self._stop()
 
     def _deliver(self, packet: AudioPacket) -> bool:
-        """Hand one packet to the sink (backends call this from their thread)."""
+        """Hand one packet to the sink (backends call this from their thread, and from
+        :meth:`_stop` for the encoder's last packets)."""
         with self._state_lock:
-            sink = self._sink if self._running else None
+            sink = self._sink
             if sink is None:
                 return False
             self._delivered += 1
