@@ -5,14 +5,19 @@ survived (audited, the pictures go on, the audio has a gap)."""
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
+import pytest
 
+from recorder.cli import main
+from recorder.daemon import Daemon
 from recorder.evidence.media import STREAM_AUDIO, STREAM_VIDEO, Frame
 from recorder.evidence.reader import Verdict
+from recorder.selftest import microphone_delivers
 from tests.simdevice import SimDevice, scenario
 
 PACKET_US = 1024 / 48_000 * 1e6
@@ -144,18 +149,17 @@ def test_mute_is_digital_silence_continuous_and_audited(tmp_path: Path) -> None:
     assert np.abs(np.concatenate(after)).max() > 0.001
 
 
-FAULT = """
+def mic_fail(at: float, error: str, seconds: float) -> str:
+    return f"""
 [[step]]
-at = 15.0
+at = {at}
 do = "mic_fail"
-error = "missing"
-seconds = 3.0
-[[step]]
-at = 24.0
-do = "mic_fail"
-error = "overrun"
-seconds = 0.5
+error = "{error}"
+seconds = {seconds}
 """
+
+
+FAULT = mic_fail(15.0, "missing", 3.0) + mic_fail(24.0, "overrun", 0.5)
 
 
 def test_a_microphone_fault_is_survived_audited_and_leaves_a_gap(tmp_path: Path) -> None:
@@ -176,3 +180,43 @@ def test_a_microphone_fault_is_survived_audited_and_leaves_a_gap(tmp_path: Path)
     assert 14.5e6 < a1 < 15.1e6 and 17.9e6 < b1 < 19.2e6  # gone 3 s, tried again each second
     assert 23.9e6 < a2 < 24.1e6 and 24.4e6 < b2 < 24.7e6
     assert all(b > a for a, b in itertools.pairwise(pts))
+
+
+def test_status_shows_the_microphone_active_muted_and_faulted(tmp_path: Path) -> None:
+    cam = SimDevice.provision(tmp_path)
+    seen: dict[str, float] = {}
+
+    def look(d: Daemon) -> None:
+        assert d.recorder is not None
+        status = d.recorder.status()
+        seen.setdefault(status["microphone"].split(":")[0], d.recorder.devices.clock.monotonic())
+
+    daemon = Daemon(cam.config)
+    daemon.on_loop = look
+    steps = RECORD + MUTE + mic_fail(22.0, "missing", 3.0)
+    assert daemon.run(scenario(tmp_path / "s.toml", 40.0, steps)) == 0
+    assert set(seen) == {"active", "muted", "fault"}
+    assert 15 <= seen["muted"] < 15.5 and 22 <= seen["fault"] < 22.5
+
+
+def test_selftest_checks_the_microphone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cam = SimDevice.provision(tmp_path)
+    assert main(["selftest", "--config", str(cam.toml())]) == 0
+    assert re.search(r"PASS microphone: \d+ packet\(s\) arrived", capsys.readouterr().out)
+    off = SimDevice.provision(tmp_path / "off", audio={"enabled": False})
+    assert main(["selftest", "--config", str(off.toml())]) == 0
+    out = capsys.readouterr().out
+    assert "PASS microphone: no microphone (audio.enabled = false)" in out
+
+
+def test_a_microphone_that_fails_or_stays_silent_only_warns() -> None:
+    ticks = iter(range(100))
+    silent = microphone_delivers(lambda: 7, lambda: None, lambda: None, tries=3)
+    assert (silent.status, silent.detail) == (
+        "WARN",
+        "no sound arrived; recording goes on without it",
+    )
+    gone = microphone_delivers(lambda: 0, lambda: OSError("no such device"), lambda: None, 3)
+    assert gone.status == "WARN" and gone.detail.startswith("no such device")
+    ok = microphone_delivers(lambda: next(ticks), lambda: None, lambda: None, tries=3)
+    assert ok.status == "PASS"
