@@ -30,7 +30,7 @@ import os
 import threading
 from fractions import Fraction
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import av
 import numpy as np
@@ -233,7 +233,7 @@ class Bcm2835Codec:
             os.pwrite(self._fd, data, index * _CAPTURE_SIZE)
             self._filled.append((index, len(data), keyframe, stamp))
 
-    _HANDLERS = {
+    _HANDLERS: ClassVar[dict[int, Any]] = {
         v4l2.VIDIOC_QUERYCAP: _querycap,
         v4l2.VIDIOC_S_CTRL: _s_ctrl,
         v4l2.VIDIOC_S_EXT_CTRLS: _s_ext_ctrls,
@@ -292,7 +292,7 @@ def install(picamera2: Any) -> tuple[DmaHeap, list[Bcm2835Codec]]:
 
     def open_device(path: str, *args: Any, **kwargs: Any) -> Any:
         if path != "/dev/video11":
-            return open(path, *args, **kwargs)  # noqa: SIM115  (the caller closes it)
+            return open(path, *args, **kwargs)  # the caller closes it
         codecs.append(Bcm2835Codec())
         return codecs[-1]
 

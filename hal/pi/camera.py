@@ -13,7 +13,8 @@ Pipeline, per start::
 - **Encoder**: ``H264Encoder(bitrate, repeat=True, iperiod=gop, framerate=fps)`` on the Pi 4 /
   Zero 2 W video engine. The Pi 5 has none; there ``LibavH264Encoder`` (libx264 through PyAV)
   with the same settings. ``framerate`` is given to both: left unset, picamera2 tells the V4L2
-  encoder 30 fps whatever the camera runs at, and the encoder picks its H.264 level from it. The platform is read the way picamera2 documents it, ``Picamera2.platform ==
+  encoder 30 fps whatever the camera runs at, and the encoder picks its H.264 level from it.
+  The platform is read the way picamera2 documents it, ``Picamera2.platform ==
   Platform.PISP``; a picamera2 too old to have ``platform`` predates the Pi 5, so it means VC4.
   ``repeat=True`` puts SPS/PPS in front of every keyframe, ``iperiod`` spaces keyframes exactly
   (libx264 runs with picamera2's "ultrafast" preset, which turns scene-cut keyframes off).
@@ -145,8 +146,9 @@ class PiCamera(Camera):
     """The camera module on a Raspberry Pi, as H.264 access units with a burnt-in watermark.
 
     ``picamera2_module`` replaces ``import picamera2`` (the tests import the real one, on
-    stand-ins for libcamera and the kernel). Opening fails with BackendError when picamera2 cannot be imported and with
-    DeviceError when there is no camera or it refuses the size or frame rate.
+    stand-ins for libcamera and the kernel). Opening fails with BackendError when picamera2
+    cannot be imported and with DeviceError when there is no camera or it refuses the size or
+    frame rate.
     """
 
     def __init__(

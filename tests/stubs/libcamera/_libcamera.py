@@ -8,6 +8,7 @@ recent bindings turn into an exception, this raises RuntimeError as they do.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import threading
@@ -72,12 +73,20 @@ class Transform:
         transpose: bool = False,
     ) -> None:
         if isinstance(rotation, Transform):  # the copy constructor
-            self.hflip, self.vflip, self.transpose = rotation.hflip, rotation.vflip, rotation.transpose
+            self.hflip, self.vflip, self.transpose = (
+                rotation.hflip,
+                rotation.vflip,
+                rotation.transpose,
+            )
             return
         if rotation % 360 not in (0, 180):  # 90 and 270 need transpose, which no Pi sensor does
             raise ValueError("Invalid rotation")
         flip = rotation % 360 == 180
-        self.hflip, self.vflip, self.transpose = bool(hflip) ^ flip, bool(vflip) ^ flip, bool(transpose)
+        self.hflip, self.vflip, self.transpose = (
+            bool(hflip) ^ flip,
+            bool(vflip) ^ flip,
+            bool(transpose),
+        )
 
     def __str__(self) -> str:
         names = [n for n in ("hflip", "vflip", "transpose") if getattr(self, n)]
@@ -135,7 +144,10 @@ class ColorSpace:
     def Smpte170m() -> ColorSpace:
         C = ColorSpace
         return C(
-            C.Primaries.Smpte170m, C.TransferFunction.Rec709, C.YcbcrEncoding.Rec601, C.Range.Limited
+            C.Primaries.Smpte170m,
+            C.TransferFunction.Rec709,
+            C.YcbcrEncoding.Rec601,
+            C.Range.Limited,
         )
 
     @staticmethod
@@ -454,7 +466,8 @@ class CameraManager:
     def cameras(self) -> list[Camera]:
         """The cameras attached now (a test may unplug them), each one object for its life."""
         return [
-            self._cameras.setdefault(id(sensor), Camera(self, sensor)) for sensor in self._attached()
+            self._cameras.setdefault(id(sensor), Camera(self, sensor))
+            for sensor in self._attached()
         ]
 
     def get(self, camera_id: str) -> Camera:
@@ -464,10 +477,8 @@ class CameraManager:
         raise RuntimeError(f"Failed to get camera {camera_id!r}")
 
     def get_ready_requests(self) -> list[Request]:
-        try:
+        with contextlib.suppress(BlockingIOError):  # nothing new since the last call
             os.eventfd_read(self.event_fd)
-        except BlockingIOError:
-            pass
         with self._ready_lock:
             ready, self._ready = self._ready, []
         return ready

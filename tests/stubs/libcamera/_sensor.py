@@ -54,7 +54,12 @@ __all__ = ["SENSOR", "Imx219", "attached", "unplugged"]
 
 PIXEL_ARRAY = (3280, 2464)
 MODES = {  # raw format -> [(size, shortest frame duration in us)]
-    fmt: [((640, 480), 9_709), ((1640, 1232), 24_390), ((1920, 1080), 21_277), (PIXEL_ARRAY, 47_619)]
+    fmt: [
+        ((640, 480), 9_709),
+        ((1640, 1232), 24_390),
+        ((1920, 1080), 21_277),
+        (PIXEL_ARRAY, 47_619),
+    ]
     for fmt in ("SRGGB10_CSI2P", "SRGGB8")
 }
 ISP_MIN, ISP_MAX = 64, 4096
@@ -119,7 +124,9 @@ class Imx219:
     def stream_config(self, role: StreamRole) -> StreamConfiguration:
         if role == StreamRole.Raw:
             sizes = {fmt: [size for size, _ in modes] for fmt, modes in MODES.items()}
-            return StreamConfiguration(role, StreamFormats(sizes), Size(*PIXEL_ARRAY), "SRGGB10_CSI2P")
+            return StreamConfiguration(
+                role, StreamFormats(sizes), Size(*PIXEL_ARRAY), "SRGGB10_CSI2P"
+            )
         sizes = {"YUV420": [(ISP_MIN, ISP_MIN), (ISP_MAX, ISP_MAX)]}
         return StreamConfiguration(role, StreamFormats(sizes), Size(1920, 1080), "YUV420")
 
@@ -178,7 +185,9 @@ class Imx219:
 
     # -- running -------------------------------------------------------------------------------
 
-    def start(self, start_controls: dict[ControlId, Any], complete: Callable[[Request], None]) -> None:
+    def start(
+        self, start_controls: dict[ControlId, Any], complete: Callable[[Request], None]
+    ) -> None:
         if self.running:
             raise RuntimeError("Failed to start camera: it is running (-EBUSY)")
         self._complete = complete
