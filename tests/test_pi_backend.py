@@ -15,6 +15,7 @@ import gc
 import importlib.util
 import itertools
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -362,6 +363,23 @@ def test_create_without_picamera2_is_a_backend_error_naming_it(
     message = str(caught.value)
     assert message.startswith("backend 'pi': cannot import picamera2 (ModuleNotFoundError")
     assert isinstance(caught.value.__cause__, ImportError)
+
+
+@off_pi
+def test_picamera2_without_libcamera_is_a_backend_error_naming_libcamera() -> None:
+    # A fresh interpreter, without tests/stubs: picamera2 from PyPI on a machine that is no Pi.
+    code = (
+        "from hal.errors import BackendError\n"
+        "from hal.pi.camera import import_picamera2\n"
+        "try:\n    import_picamera2()\nexcept BackendError as e:\n    print(e)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+        cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert result.stdout.strip() == (
+        "backend 'pi': cannot import picamera2 (ModuleNotFoundError: No module named 'libcamera')"
+    )
 
 
 @off_pi

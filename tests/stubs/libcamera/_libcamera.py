@@ -117,8 +117,13 @@ class ColorSpace:
     class Range(enum.Enum):
         Full, Limited = range(2)
 
-    def __init__(self, primaries: Any, transferFunction: Any = None, ycbcrEncoding: Any = None,
-                 range: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        primaries: Any,
+        transferFunction: Any = None,
+        ycbcrEncoding: Any = None,
+        range: Any = None,
+    ) -> None:
         if isinstance(primaries, ColorSpace):  # the copy constructor
             other = primaries
             primaries, transferFunction = other.primaries, other.transferFunction
