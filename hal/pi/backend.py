@@ -38,8 +38,9 @@ I2C_BUS = 1  # the header's I2C (GPIO 2 and 3)
 class PiBackend(Backend):
     """Builds the Pi's devices.
 
-    ``picamera2_module``, ``pin_factory`` and ``smbus`` replace the real libraries (tests pass a
-    fake picamera2, gpiozero's MockFactory and a fake bus); ``clock`` replaces PiClock.
+    ``picamera2_module``, ``pin_factory`` and ``smbus`` replace the real libraries (tests pass
+    gpiozero's MockFactory and a fake bus, and run the real picamera2); ``clock`` replaces
+    PiClock.
     """
 
     name = "pi"
