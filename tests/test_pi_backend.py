@@ -201,7 +201,7 @@ def test_no_camera_and_a_refused_size_are_device_errors() -> None:
 
 def test_gpio_inputs_and_indicators_use_the_configured_pins() -> None:
     factory = MockFactory()
-    pins = {**DEFAULT_PINS, "record": 4, "led_recording": 12}
+    pins = {**DEFAULT_PINS, "record": 4, "led_recording": 7}
     clock = SimClock()
     inputs, indicators = open_gpio(clock=clock, pins=pins, pin_factory=factory)
     try:
@@ -211,9 +211,9 @@ def test_gpio_inputs_and_indicators_use_the_configured_pins() -> None:
         factory.pin(4).drive_high()
         assert [(e.name, e.pressed) for e in events] == [("record", True), ("record", False)]
         indicators.set_led("recording", True)
-        assert factory.pin(12).state
+        assert factory.pin(7).state
         indicators.set_led("recording", False)
-        assert not factory.pin(12).state
+        assert not factory.pin(7).state
     finally:
         inputs.close()
         indicators.close()
