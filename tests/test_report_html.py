@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from recorder.export.report import CSP, render_html
+from recorder.export.report.page import CSP, render_html
 from recorder.export.report.route import build_route
 from recorder.export.report.timeline import build_timeline
 from tests.profiles import examples
