@@ -433,13 +433,21 @@ def test_the_compiled_template_is_the_template_as_it_is() -> None:
     assert Path(_compiled.__file__).read_text(encoding="utf-8") == template.compiled_source()
 
 
-def test_a_compiled_template_of_another_text_is_not_used(monkeypatch: Any) -> None:
-    template.report_template.cache_clear()
-    monkeypatch.setattr(_compiled, "KEY", template.key("<p>another template</p>"))
+def test_a_compiled_template_of_another_text_or_none_is_not_used(monkeypatch: Any) -> None:
+    def from_source() -> bool:
+        template.report_template.cache_clear()
+        filename = template.report_template().filename
+        return filename is not None and filename.endswith("report.html.j2")
+
     try:
-        stale = template.report_template()
-        assert stale.filename is not None and stale.filename.endswith("report.html.j2")
-        assert "bodycam case report" in _render(_doc())
+        with monkeypatch.context() as m:
+            m.setattr(_compiled, "KEY", template.key("<p>another template</p>"))
+            assert from_source()
+            assert "bodycam case report" in _render(_doc())
+        with monkeypatch.context() as m:
+            m.setitem(sys.modules, "recorder.export.report._compiled", None)  # not made yet
+            assert from_source()
+        assert not from_source()
     finally:
         template.report_template.cache_clear()
 

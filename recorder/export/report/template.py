@@ -73,8 +73,8 @@ def source() -> str:
 
 def key(text: str) -> str:
     """What a compiled template of ``text`` depends on, as a hex digest."""
-    options = (ENV.autoescape, ENV.trim_blocks, ENV.lstrip_blocks, sorted(ENV.filters))
-    shape = f"jinja2 bc_version {bc_version}; {options}"
+    options = (ENV.autoescape, ENV.trim_blocks, ENV.lstrip_blocks)
+    shape = f"jinja2 bc_version {bc_version}; autoescape, trim_blocks, lstrip_blocks {options}"
     return hashlib.sha256(f"{shape}\n{text}".encode()).hexdigest()
 
 
@@ -90,7 +90,10 @@ def compiled_source() -> str:
 @functools.cache
 def report_template() -> jinja2.Template:
     """The template, from ``_compiled`` when it is current, else compiled from its source."""
-    module = importlib.import_module("recorder.export.report._compiled")
+    try:
+        module = importlib.import_module("recorder.export.report._compiled")
+    except ImportError:  # not made yet: compiled here, as when it is not current
+        return ENV.get_template(NAME)
     if getattr(module, "KEY", None) == key(source()):
         return ENV.template_class.from_module_dict(ENV, vars(module), ENV.make_globals(None))
     return ENV.get_template(NAME)
