@@ -28,7 +28,7 @@ MAX_EVEN = 60
 
 def choose(tl: Timeline) -> list[tuple[float, str]]:
     """The moments of ``tl`` to show, as (file seconds, what it is), in time order; what it is
-    is "" for a picture that only fills a stretch. None when the recording has no duration."""
+    is "" for a picture that only fills a stretch; none when the recording has no duration."""
     end = tl.duration
     if not end:
         return []
@@ -41,7 +41,8 @@ def choose(tl: Timeline) -> list[tuple[float, str]]:
     if len(starts) > MAX_EVEN:
         n = len(starts)
         starts = [starts[round(i * (n - 1) / (MAX_EVEN - 1))] for i in range(MAX_EVEN)]
-    moments += starts + [(h.t0, "end before the hole") for h in tl.of("hole")]
+    # a hole at file time 0 has no picture before it: the file starts after it
+    moments += starts + [(h.t0, "end before the hole") for h in tl.of("hole") if h.t0 > 0]
     moments = [(min(max(t, 0.0), end), what) for t, what in moments]
     step = max(MAX_GAP_S, end / MAX_EVEN)
     edges = sorted({0.0, end, *(t for t, _ in moments)})
