@@ -35,7 +35,7 @@ _DEMO = {  # scripts/demo's bodycam.toml (its device id and officer change no co
     "video": {"width": 1280, "height": 720, "fps": 30, "bitrate": 2_000_000},
     "recording": {"pre_event_s": 30, "segment_s": 60},
 }
-REPEATS = 3
+REPEATS = 5  # fresh processes vary more than runs in one: the medians of five
 _FRESH_EXPORT = """
 import json, resource, sys
 from pathlib import Path
