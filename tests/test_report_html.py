@@ -1,10 +1,14 @@
-"""report.html from a report document: the timeline, the route, FORCED, and that nothing from
-evidence can add markup. (Real footage, thumbnails and the browser: test_report_html_browser.py.)"""
+"""report.html from a report document: the timeline, the moments that get a thumbnail, the route,
+FORCED, that nothing from evidence can add markup, and the template compiled ahead of time.
+(Real footage, thumbnails and the browser: test_report_html_browser.py.)"""
 
 from __future__ import annotations
 
 import copy
+import itertools
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -12,9 +16,11 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from recorder.export.report import CSP, render_html
+from recorder.export.report import _compiled, page, template
+from recorder.export.report.moments import MAX_EVEN, MAX_GAP_S, choose
+from recorder.export.report.page import CSP, render_html
 from recorder.export.report.route import build_route
-from recorder.export.report.timeline import build_timeline
+from recorder.export.report.timeline import Mark, Span, Timeline, build_timeline
 from tests.profiles import examples
 
 RID = "d42944a826d0"
@@ -158,6 +164,88 @@ def test_a_boot_ends_the_state_before_it_and_a_cut_recording_runs_to_its_end() -
     assert tl.of("stealth") == []
     assert [(s.t0, s.t1) for s in tl.of("mute")] == [(30.0, 90.0)]
     assert not [m for m in tl.marks if m.kind == "stop"]
+
+
+def test_each_switch_of_mute_and_stealth_during_the_recording_is_listed() -> None:
+    events = _events()
+    events.insert(5, _event(9, "mute", T0 + 46_000_000, recording_id=RID))  # already muted
+    events.insert(7, _event(10, "stealth_on", T0 + 52_000_000))
+    tl = build_timeline(_output(), events, {})
+    # mute and stealth on before the press are states, not switches; a mute while muted is none
+    assert [(m.kind, m.t, m.label) for m in tl.switches] == [
+        ("unmute", 80.0, "unmuted"),
+        ("stealth_off", 85.0, "stealth off"),
+    ]
+    assert all(m.wall for m in tl.switches)  # the clock was set: each has its wall time
+
+
+def test_a_thumbnail_is_asked_at_the_trigger_markers_switches_segments_and_before_holes() -> None:
+    tl = build_timeline(_output(), _events(), {1: "OK", 3: "OK"})
+    assert choose(tl) == [
+        (0.0, "segment #1 OK"),
+        (30.0, "trigger"),
+        (50.0, "end before the hole"),
+        (70.0, "segment #3 OK"),
+        (75.0, "marker 1"),
+        (80.0, "unmuted"),
+        (85.0, "stealth off"),
+    ]  # nothing more: no stretch is longer than MAX_GAP_S
+
+
+def test_without_a_trigger_the_start_is_shown_and_long_stretches_are_filled() -> None:
+    tl = Timeline(200.0, marks=[Mark("start", 12.0, None, "start (pre-roll durable)")])
+    assert choose(tl) == [(12.0, "start"), (59.0, ""), (106.0, ""), (153.0, "")]
+    assert choose(Timeline(None)) == []
+
+
+def _timeline(
+    duration: float, events: list[float], starts: list[float], holes: list[float]
+) -> Timeline:
+    tl = Timeline(duration)
+    tl.marks = [Mark("trigger", events[0], None, "trigger (button)")] if events else []
+    tl.marks += [Mark("marker", t, None, f"marker {i}") for i, t in enumerate(events[1:], 1)]
+    tl.switches = [Mark("mute", t, None, "muted") for t in events[1::3]]
+    tl.spans = [Span("segment", t, t + 1, f"segment #{i} OK", "OK") for i, t in enumerate(starts)]
+    tl.spans += [Span("hole", t, t + 1, "MISSING", "MISSING") for t in holes]
+    return tl
+
+
+TIMES = st.floats(-5.0, 1e5, allow_nan=False)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    duration=st.floats(0.5, 1e5, allow_nan=False),
+    events=st.lists(TIMES, max_size=30),
+    starts=st.one_of(
+        st.lists(TIMES, max_size=30),
+        st.integers(0, 3000).map(lambda n: [i * 60.0 for i in range(n)]),
+    ),
+    holes=st.lists(TIMES, max_size=5),
+)
+@example(duration=36_000.0, events=[30.0, 75.0], starts=[i * 60.0 for i in range(600)], holes=[])
+def test_every_event_is_shown_and_the_rest_is_capped_and_evenly_spread(
+    duration: float, events: list[float], starts: list[float], holes: list[float]
+) -> None:
+    tl = _timeline(duration, events, starts, holes)
+    chosen = choose(tl)
+    assert chosen == sorted(chosen, key=lambda m: m[0])
+    assert all(0.0 <= t <= duration for t, _ in chosen)
+
+    def at(t: float) -> float:
+        return min(max(t, 0.0), duration)
+
+    shown = set(chosen)
+    wanted = [(m.t, m.label.split(" (")[0]) for m in [*tl.marks, *tl.switches]]
+    assert all((at(t), what) in shown for t, what in wanted if t is not None)
+    before = {at(t) for t, what in shown if what == "end before the hole"}
+    assert before == {at(t) for t in holes if t > 0}
+    segments = [m for m in chosen if m[1].startswith("segment")]
+    assert len(segments) == min(len(starts), MAX_EVEN)
+    assert len([m for m in chosen if m[1] == ""]) <= MAX_EVEN
+    step = max(MAX_GAP_S, duration / MAX_EVEN)
+    edges = [0.0, *(t for t, _ in chosen), duration]
+    assert max(b - a for a, b in itertools.pairwise(edges)) <= step * (1 + 1e-9)
 
 
 def test_the_route_breaks_where_the_fix_was_lost_and_places_start_end_and_markers() -> None:
@@ -325,3 +413,52 @@ def test_nothing_from_evidence_adds_markup(
     hostile = report(device, officer, rid, audit, key, reason, name)
     plain = report("BC-1", "4711", "r1", "button", "key", "reason", "segment-00000001.bcam")
     assert _shape(hostile) == _shape(plain)
+
+
+def test_the_template_is_loaded_compiled_and_renders_as_its_source_does(monkeypatch: Any) -> None:
+    compiled = template.report_template()
+    assert compiled.filename == _compiled.__file__  # not compiled again from the .j2
+    cut = {"gap_s": 2.5, "recording_id": "r0", "torn_segment": 4, "from": "x", "to": None}
+    doc = _doc(forced=True, outputs=[_output(fixes=FIXES, fix_gaps=GAPS, resumes=cut)])
+    html = _render(doc)
+    assert "torn" in html and "FORCED" in html and 'class="route"' in html
+    source = template.ENV.get_template(template.NAME)
+    assert source is not compiled
+    monkeypatch.setattr(page, "report_template", lambda: source)
+    assert html == _render(doc)
+
+
+def test_the_compiled_template_is_the_template_as_it_is() -> None:
+    """Fails when report.html.j2 (or how it is compiled) changed and _compiled.py was not made
+    again: run `python -m recorder.export.report.template`."""
+    assert Path(_compiled.__file__).read_text(encoding="utf-8") == template.compiled_source()
+
+
+def test_a_compiled_template_of_another_text_or_none_is_not_used(monkeypatch: Any) -> None:
+    def from_source() -> bool:
+        template.report_template.cache_clear()
+        filename = template.report_template().filename
+        return filename is not None and filename.endswith("report.html.j2")
+
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(_compiled, "KEY", template.key("<p>another template</p>"))
+            assert from_source()
+            assert "bodycam case report" in _render(_doc())
+        with monkeypatch.context() as m:
+            m.setitem(sys.modules, "recorder.export.report._compiled", None)  # not made yet
+            assert from_source()
+        assert not from_source()
+    finally:
+        template.report_template.cache_clear()
+
+
+def test_a_command_that_writes_no_report_does_not_import_jinja2() -> None:
+    """Every command imports the exporter; Jinja2 and the page are imported by the first report."""
+    code = (
+        "import sys, recorder.cli; from recorder.export.report import write_html; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'jinja2' "
+        "or m.startswith('recorder.export.report')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['recorder.export.report']"

@@ -175,9 +175,25 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Export, Export]:
     return clean, forced
 
 
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "wbr",
+}
+
+
 class _Dom(HTMLParser):
     """What the test reads from the browser's DOM: elements by class, img sources, every
-    URL-bearing attribute, the title."""
+    URL-bearing attribute, the title, and each recording's thumbnail captions."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -187,6 +203,7 @@ class _Dom(HTMLParser):
         self.title = ""
         self._in: list[str] = []
         self.recordings: list[str] = []
+        self.captions: list[list[str]] = []
         self.text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -202,7 +219,11 @@ class _Dom(HTMLParser):
                 self.urls.append((tag, k, v))
         if "recording" in a.get("class", "").split():
             self.recordings.append(a.get("data-recording-id", ""))
-        self._in.append(tag)
+            self.captions.append([])
+        if tag == "figcaption":
+            self.captions[-1].append("")
+        if tag not in _VOID:
+            self._in.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if self._in and self._in[-1] == tag:
@@ -213,6 +234,8 @@ class _Dom(HTMLParser):
             self.title += data
         if self._in and self._in[-1] == "style" and "url(" in data:
             self.urls.append(("style", "", data))
+        if "figcaption" in self._in:
+            self.captions[-1][-1] += data
         self.text.append(data)
 
 
@@ -251,11 +274,34 @@ def test_every_recording_hole_and_marker_is_in_the_dom_and_thumbnails_decode(
         assert dom.classes["mark-marker"] == 2  # and on each timeline
         assert dom.classes["mute"] >= 2 and dom.classes["stealth"] >= 2
         assert dom.classes.get("at-marker") == 2  # a thumbnail at each marker
-        seconds = sum(o["duration_s"] for o in outputs if "duration_s" in o)
-        assert len(dom.imgs) >= seconds // 10
+        assert len(dom.imgs) == sum(len(c) for c in dom.captions)
         for uri in dom.imgs:
             assert _jpeg(uri)[0] == 320
         assert "no location recorded" in text  # the sim records no fixes
+
+
+def _shown(captions: list[str]) -> set[str]:
+    """What the thumbnails of one recording show: "trigger: 5 s<wall>" and "segment #2 OK,
+    marker 1: 12 s<wall>" give trigger, segment #2 and marker 1."""
+    whats = {w for c in captions for w in c.split(": ")[0].split(", ")}
+    return {w.rsplit(" ", 1)[0] if w.startswith("segment #") else w for w in whats}
+
+
+def test_a_thumbnail_shows_each_trigger_marker_switch_segment_and_hole(
+    exports: tuple[Export, Export],
+) -> None:
+    for export in exports:
+        dom = _dom(export.html)
+        outputs = export.report["outputs"]
+        assert len(dom.captions) == len(outputs) == 2
+        for o, captions in zip(outputs, dom.captions, strict=True):
+            shown = _shown(captions)
+            assert {"trigger", "marker 1"} <= shown
+            assert {f"segment #{seq}" for seq, _, _ in o["segment_pts_us"]} <= shown
+            assert ("end before the hole" in shown) == bool(o["holes"])
+        # the first recording started with stealth on; then mute on, off, and stealth off
+        assert {"muted", "unmuted", "stealth off"} <= _shown(dom.captions[0])
+        assert not {"muted", "unmuted", "stealth on", "stealth off"} & _shown(dom.captions[1])
 
 
 def test_the_page_makes_no_network_request(exports: tuple[Export, Export], tmp_path: Path) -> None:

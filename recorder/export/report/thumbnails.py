@@ -9,9 +9,9 @@ FFmpeg's ``mjpeg`` encoder through PyAV, which needs no imaging library of its o
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 import av
 from av.video.reformatter import Interpolation, VideoReformatter
@@ -21,8 +21,7 @@ __all__ = ["Thumbnail", "thumbnails"]
 WIDTH = 320  # pixels; the height keeps the picture's aspect
 
 
-@dataclass(frozen=True)
-class Thumbnail:
+class Thumbnail(NamedTuple):
     asked: float
     """The file time asked for, in seconds."""
     t: float
