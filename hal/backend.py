@@ -101,7 +101,9 @@ class DeviceSettings:
         if isinstance(self.gpsd_port, bool) or not 1 <= self.gpsd_port <= 65535:
             raise ValueError(f"gpsd_port must be a TCP port 1..65535, got {self.gpsd_port!r}")
         if isinstance(self.audio_bitrate, bool) or not 64_000 <= self.audio_bitrate <= 96_000:
-            raise ValueError(f"audio_bitrate must be 64000..96000 bit/s, got {self.audio_bitrate!r}")
+            raise ValueError(
+                f"audio_bitrate must be 64000..96000 bit/s, got {self.audio_bitrate!r}"
+            )
         if self.storage_capacity_bytes is not None and self.storage_capacity_bytes <= 0:
             raise ValueError("storage_capacity_bytes must be positive")
 

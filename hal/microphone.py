@@ -74,13 +74,12 @@ class Microphone(Device[AudioSink]):
       timestamps after them show the gap: they are never closed up.
     - A device that fails (missing, unplugged) records the error with :meth:`_set_fault` and
       delivers nothing until a :meth:`start` after it is mended; it never raises into the
-      caller's thread. No packet is delivered after :meth:`stop` returns; :meth:`_stop` may
-      still deliver the encoder's last packets (a flush), which reach the sink before it returns.
-      :meth:`stop` and :meth:`close` are safe to call twice; a closed microphone cannot be
-      started again.
+      caller's thread. No packet is delivered after :meth:`stop` returns. :meth:`stop` and
+      :meth:`close` are safe to call twice; a closed microphone cannot be started again.
 
-    MUST override: :attr:`format`, :meth:`_start` (begin capturing), :meth:`_stop` (stop;
-    return once no more packet can reach the sink) and :attr:`timing`.
+    MUST override: :attr:`format`, :meth:`_start` (begin capturing), :meth:`_stop` (stop
+    capturing, deliver the encoder's last packets, and return once no more can reach the sink)
+    and :attr:`timing`.
     MAY override: :meth:`_close` (release the device; called once, after :meth:`_stop`).
     """
 
@@ -92,8 +91,6 @@ class Microphone(Device[AudioSink]):
         self._muted = False
         self._delivered = 0
         self._overruns = 0
-        self._flushing = False
-        """True while :meth:`_stop` runs: what it delivers is the end of the run, not after it."""
 
     @property
     @abstractmethod
@@ -127,19 +124,14 @@ class Microphone(Device[AudioSink]):
         self._start()
 
     def _stopped(self) -> None:
-        # Under the state lock, so the capture thread cannot deliver meanwhile: only what
-        # _stop itself flushes still reaches the sink.
-        self._flushing = True
-        try:
-            self._stop()
-        finally:
-            self._flushing = False
-            self._sink = None
+        self._stop()  # the backend may still deliver the encoder's last packets meanwhile
+        self._sink = None
 
     def _deliver(self, packet: AudioPacket) -> bool:
-        """Hand one packet to the sink (backends call this from their thread)."""
+        """Hand one packet to the sink (backends call this from their thread, and from
+        :meth:`_stop` for the encoder's last packets)."""
         with self._state_lock:
-            sink = self._sink if self._running or self._flushing else None
+            sink = self._sink
             if sink is None:
                 return False
             self._delivered += 1

@@ -174,9 +174,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "pre_event_audio": Key(
             False,
             bool,
-            "false (audio is not supported yet)",
-            lambda v: v is False,
-            "Reserved: keep audio in the buffer.",
+            "true or false",
+            doc="Keep the audio in the pre-event buffer too, so a trigger's pre-roll has sound. "
+            "false (as Axon and Axis ship): the pre-roll is silent and the audio starts at the "
+            "trigger; the microphone's sound before it is never kept.",
         ),
         "post_event_s": Key(
             0.0, (int, float), "0 to 600 seconds", _range(0, 600), "Seconds recorded after a stop."
@@ -266,6 +267,30 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "1 to 50",
             _range(1, 50),
             "Below this: warning LED, haptic and audit event.",
+        ),
+    },
+    "audio": {
+        "enabled": Key(
+            True,
+            bool,
+            "true or false",
+            doc="Record sound (AAC-LC, 48 kHz mono) with the pictures. false: no microphone "
+            "(STATUS? says so).",
+        ),
+        "device": Key(
+            "default",
+            str,
+            "an ALSA PCM name of 1-100 printable characters, such as default, hw:CARD=sndrpii2s,0 "
+            "or plughw:1,0",
+            lambda v: 1 <= len(v) <= 100 and v.isprintable() and not v.isspace(),
+            "The ALSA capture device (`arecord -L` lists them). Pi only.",
+        ),
+        "bitrate": Key(
+            64_000,
+            int,
+            "64000 to 96000 bit/s",
+            _range(64_000, 96_000),
+            "The AAC encoder's target bitrate.",
         ),
     },
     "gnss": {

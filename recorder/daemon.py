@@ -3,6 +3,7 @@
 Threads::
 
     camera thread ──put_nowait──▶ FrameQueue (bounded; a full queue drops and counts, never blocks)
+    microphone, GNSS threads ──▶ their HandOvers (likewise)      │
     input callbacks ──▶ event queue                               │
                                    recorder loop (this thread) ◀──┘ owns Recorder
     console threads ──▶ Control requests, run by the recorder loop between frames
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Generic, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
@@ -30,6 +32,7 @@ from hal.camera import EncodedFrame
 from hal.errors import HalError
 from hal.gnss import Fix
 from hal.inputs import InputEvent
+from hal.microphone import AudioPacket
 from hal.registry import load_backend
 from recorder.config import Config, ConfigError
 from recorder.console.device import DeviceAccess
@@ -45,6 +48,7 @@ __all__ = [
     "EX_RESTART",
     "Daemon",
     "FrameQueue",
+    "HandOver",
     "StartupError",
     "load_recipients",
     "settings_from",
@@ -52,6 +56,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("bodycam.daemon")
+
+T = TypeVar("T")
 
 _POLL_S = 0.05
 _STATUS_EVERY_S = 5.0
@@ -64,16 +70,16 @@ class StartupError(EvidenceError):
     """The daemon cannot start: not provisioned, backend unavailable, bad state."""
 
 
-class FrameQueue:
-    """The bounded hand-over from the camera thread: never blocks it, counts what it drops."""
+class HandOver(Generic[T]):
+    """A bounded hand-over from a device's thread: never blocks it, counts what it drops."""
 
     def __init__(self, maxsize: int) -> None:
-        self._q: queue.Queue[EncodedFrame] = queue.Queue(maxsize)
+        self._q: queue.Queue[T] = queue.Queue(maxsize)
         self.dropped = 0
 
-    def put_nowait(self, frame: EncodedFrame) -> bool:
+    def put_nowait(self, item: T) -> bool:
         try:
-            self._q.put_nowait(frame)
+            self._q.put_nowait(item)
         except queue.Full:
             self.dropped += 1
             return False
@@ -82,39 +88,21 @@ class FrameQueue:
     def backlog(self) -> int:
         return self._q.qsize()
 
-    def get(self, timeout: float) -> EncodedFrame | None:
+    def get(self, timeout: float) -> T | None:
         try:
             return self._q.get(timeout=timeout)
         except queue.Empty:
             return None
 
-    def get_nowait(self) -> EncodedFrame | None:
+    def get_nowait(self) -> T | None:
         try:
             return self._q.get_nowait()
         except queue.Empty:
             return None
 
 
-class FixQueue:
-    """The hand-over from the GNSS receiver's thread: bounded, never blocks, counts drops."""
-
-    def __init__(self, maxsize: int = 64) -> None:
-        self._q: queue.Queue[Fix] = queue.Queue(maxsize)
-        self.dropped = 0
-
-    def put_nowait(self, fix: Fix) -> bool:
-        try:
-            self._q.put_nowait(fix)
-        except queue.Full:
-            self.dropped += 1
-            return False
-        return True
-
-    def get_nowait(self) -> Fix | None:
-        try:
-            return self._q.get_nowait()
-        except queue.Empty:
-            return None
+class FrameQueue(HandOver[EncodedFrame]):
+    """The camera's hand-over (``recording.queue_s`` of frames)."""
 
 
 def load_recipients(state_dir: Path) -> tuple[X25519PublicKey, ...]:
@@ -172,6 +160,9 @@ def settings_from(config: Config) -> DeviceSettings:
         gnss=config["gnss"]["enabled"],
         gpsd_host=config["gnss"]["gpsd_host"],
         gpsd_port=config["gnss"]["gpsd_port"],
+        audio=config["audio"]["enabled"],
+        audio_device=config["audio"]["device"],
+        audio_bitrate=config["audio"]["bitrate"],
     )
 
 
@@ -249,9 +240,12 @@ class Daemon:
         events: queue.SimpleQueue[InputEvent] = queue.SimpleQueue()
         devices.inputs.subscribe(events.put)
         devices.camera.start(frames)
-        fixes = FixQueue()
+        fixes: HandOver[Fix] = HandOver(64)
         if devices.gnss is not None:
             devices.gnss.start(fixes)
+        sound: HandOver[AudioPacket] = HandOver(max(64, round(cfg["recording"]["queue_s"] * 50)))
+        if devices.microphone is not None:
+            rec.start_microphone(sound)
         console = self.console = self._start_console(cfg, devices, rec)
         log.info("recording loop running (%s backend)", self.backend.name)
         notifier = self.notifier
@@ -264,6 +258,8 @@ class Daemon:
                 frame = frames.get(timeout=_POLL_S)
                 while (fix := fixes.get_nowait()) is not None:
                     rec.fix(fix)
+                while (packet := sound.get_nowait()) is not None:
+                    rec.audio(packet)
                 while not events.empty():
                     rec.input(events.get_nowait())
                 if frame is not None:
@@ -289,8 +285,12 @@ class Daemon:
             devices.camera.stop()
             if devices.gnss is not None:
                 devices.gnss.stop()
+            if devices.microphone is not None:
+                devices.microphone.stop()
             while (fix := fixes.get_nowait()) is not None:
                 rec.fix(fix)
+            while (packet := sound.get_nowait()) is not None:
+                rec.audio(packet)
             # Frames the camera handed over before it stopped belong to the evidence too.
             while (frame := frames.get_nowait()) is not None:
                 rec.frame(frame)
@@ -298,6 +298,8 @@ class Daemon:
                 rec.input(events.get_nowait())
             if frames.dropped:
                 rec.audit("fault", what="frames dropped", count=frames.dropped)
+            if sound.dropped:
+                rec.audit("fault", what="audio packets dropped", count=sound.dropped)
             self.control.close(rec)  # what is queued runs now; nothing runs after rec.close
             rec.close(self.stop_reason)
         return self.exit_code

@@ -28,12 +28,13 @@ from hal.backend import Devices
 from hal.camera import EncodedFrame
 from hal.gnss import Fix
 from hal.inputs import InputEvent
+from hal.microphone import AudioPacket, AudioSink
 from recorder.config import Config
 from recorder.custody import Custody
 from recorder.evidence.audit import AuditLog
 from recorder.evidence.errors import StateError
 from recorder.evidence.header import Kind, Link, LinkState, Suite
-from recorder.evidence.media import STREAM_SENSOR, Frame
+from recorder.evidence.media import STREAM_AUDIO, STREAM_SENSOR, Frame
 from recorder.evidence.note import Verifier
 from recorder.evidence.sensor import fix_sample
 from recorder.evidence.state import EvidenceStream, write_json_atomic
@@ -87,6 +88,7 @@ def _rules(config: Config) -> Rules:
 @dataclass
 class Counters:
     frames: int = 0
+    audio_packets: int = 0
     recordings: int = 0
     segments: int = 0
     write_failures: int = 0
@@ -151,6 +153,8 @@ class Recorder:
         """What a ``resume`` start names: the recording the power cut and its torn segment."""
         self._last_frame = devices.clock.monotonic()
         self._stalled = False
+        self._overruns = 0
+        """The microphone's overruns audited so far."""
         self._wall_offset = devices.clock.wall() - devices.clock.monotonic()
         o = config["offload"]
         self.custody = Custody(
@@ -213,6 +217,28 @@ class Recorder:
         """Queue a GNSS fix; it is sampled once the frames before it are placed."""
         self._fixes.append(fix)
 
+    def start_microphone(self, sink: AudioSink) -> None:
+        """Start the microphone; a failure is a fault that never stops the pictures."""
+        mic = self.devices.microphone
+        if mic is None:
+            return
+        try:
+            mic.start(sink)
+        except Exception as e:
+            self.audit("fault", what="microphone", error=f"could not start: {e}")
+            self._microphone_fault(f"could not start: {e}")
+
+    def audio(self, packet: AudioPacket) -> None:
+        """Place an audio packet: in the buffer when the policy keeps pre-event audio, and in
+        the recording (from its trigger on, unless the policy keeps pre-event audio)."""
+        self.counters.audio_packets += 1
+        frame = Frame(STREAM_AUDIO, packet.timestamp_us, False, packet.data)
+        if self.config["recording"]["pre_event_audio"]:
+            self.ring.push_sample(frame)
+        w = self.writer
+        if w is not None and packet.timestamp_us >= w.audio_from_us:
+            w.sample(frame)
+
     def frame(self, frame: EncodedFrame) -> None:
         t = frame.timestamp_us / 1e6
         self._apply_fixes(until=t)
@@ -235,6 +261,7 @@ class Recorder:
         self._do(self.machine.tick(t))
         if t >= self._next_check:
             self._check_health(t)
+        self._check_microphone()
 
     def poll(self, now: float) -> None:
         """Time passed with no frame (a stalled camera): apply due events, flush a due record."""
@@ -248,6 +275,7 @@ class Recorder:
                 self._write_failed(e, now)
         if now >= self._next_check:
             self._check_health(now)
+        self._check_microphone()
         if not self._stalled and now - self._last_frame > _STALL_S:
             self._stalled = True
             self.audit("fault", what="camera stalled", since_s=round(now - self._last_frame, 3))
@@ -298,6 +326,7 @@ class Recorder:
             "boot_id": self.boot_id,
             "camera_stalled": self._stalled,
             **self._gnss_status(),
+            **self._microphone_status(),
             "faults": list(self.counters.faults),
         }
 
@@ -357,8 +386,22 @@ class Recorder:
 
     def _segment_meta(self) -> dict[str, Any]:
         """A media header names its boot and where the audit stream stands (spec 4.1), so a
-        segment whose audit log is withheld shows it."""
-        return {**self._base_meta(), "boot_id": self.boot_id, **self.audit_log.position()}
+        segment whose audit log is withheld shows it; and the audio's format and timing."""
+        meta = {**self._base_meta(), "boot_id": self.boot_id, **self.audit_log.position()}
+        mic = self.devices.microphone
+        if mic is not None:
+            fmt, timing = mic.format, mic.timing
+            meta["audio"] = {
+                "codec": fmt.codec,
+                "rate": fmt.sample_rate,
+                "channels": fmt.channels,
+                "bitrate": fmt.bitrate,
+                "config": fmt.config.hex(),
+                "anchor_us": round(timing.anchor_us) if timing else None,
+                "drift_ppm": round(timing.drift_ppm, 2) if timing else None,
+                "pre_event_audio": self.config["recording"]["pre_event_audio"],
+            }
+        return meta
 
     def _media_head(self) -> dict[str, Any] | None:
         """The media stream's head, which every audit event carries (spec section 10): the open
@@ -449,6 +492,47 @@ class Recorder:
             out["gnss_lat"], out["gnss_lon"] = round(last.lat, 6), round(last.lon, 6)
         return out
 
+    def _microphone_status(self) -> dict[str, Any]:
+        mic = self.devices.microphone
+        if mic is None:
+            return {"microphone": "no microphone"}
+        timing = mic.timing
+        if mic.fault is not None:
+            state = f"fault: {mic.fault}"
+        elif not mic.is_running:
+            state = "stopped"
+        else:
+            state = "muted" if mic.muted else "active"
+        return {
+            "microphone": state,
+            "audio_packets": self.counters.audio_packets,
+            "audio_overruns": mic.overruns,
+            "audio_drift_ppm": round(timing.drift_ppm, 1) if timing else None,
+        }
+
+    def _check_microphone(self) -> None:
+        """Audit a microphone fault (with the alarm), its end, and samples it lost."""
+        mic = self.devices.microphone
+        if mic is None:
+            return
+        fault = mic.fault
+        if fault is not None and "microphone" not in self._warned:
+            self.audit("fault", what="microphone", error=str(fault))
+            self._microphone_fault(str(fault))
+        elif fault is None and "microphone" in self._warned:
+            self._warned.discard("microphone")
+            self.audit("fault", what="microphone resumed")
+        if mic.overruns != self._overruns:
+            lost, self._overruns = mic.overruns - self._overruns, mic.overruns
+            self.audit("fault", what="microphone overrun", count=lost)
+            self._fault(f"microphone: {lost} overrun(s), samples lost")
+
+    def _microphone_fault(self, what: str) -> None:
+        self._warned.add("microphone")
+        self._fault(f"microphone: {what}; recording goes on without sound")
+        self._indicate("led", "warning", True)
+        self._indicate("beep", "alarm")
+
     def _apply_fixes(self, until: float) -> None:
         while self._fixes and self._fixes[0].received <= until:
             self._place_fix(self._fixes.popleft())
@@ -497,8 +581,7 @@ class Recorder:
                     self.audit("marker", recording_id=self._rid())
                     self._indicate("haptic", "short")
                 case Mute():
-                    self.audit("mute" if a.on else "unmute", recording_id=self._rid())
-                    self._indicate("haptic", "short")
+                    self._mute(a.on)
                 case Stealth():
                     self.audit("stealth_on" if a.on else "stealth_off")
                     self._stealth(a.on)
@@ -512,6 +595,15 @@ class Recorder:
                     self._indicate("beep", "alarm")
                 case Feedback():
                     self._indicate("haptic", "short")
+
+    def _mute(self, on: bool) -> None:
+        """Digital silence from the microphone (the track goes on), the mute LED, the audit."""
+        mic = self.devices.microphone
+        if mic is not None:
+            mic.set_muted(on)
+        self.audit("mute" if on else "unmute", recording_id=self._rid())
+        self._indicate("led", "mute", on)
+        self._indicate("haptic", "short")
 
     def _rid(self) -> str | None:
         return self.writer.recording_id if self.writer else None
@@ -529,6 +621,8 @@ class Recorder:
             audit=self.audit,
         )
         self.counters.recordings += 1
+        if a.trigger != "rollover" and not rec["pre_event_audio"]:
+            self.writer.audio_from_us = round(a.t * 1e6)  # the policy: no sound before it
         pre = self.ring.snapshot() if pre_roll else []
         samples = self.ring.samples() if pre_roll else []
         failed: WriteFailed | None = None

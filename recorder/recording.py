@@ -102,6 +102,9 @@ class RecordingWriter:
         self.first_us: int | None = None
         self.last_us: int | None = None
         self.pre_roll_s = 0.0
+        self.audio_from_us = -(2**63)
+        """Audio before this (the trigger, when the policy keeps no pre-event audio) is not
+        this recording's."""
 
     @property
     def is_open(self) -> bool:

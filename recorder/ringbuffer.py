@@ -45,6 +45,7 @@ class RingBuffer:
         self._groups: deque[_Group] = deque()
         self._nbytes = 0
         self._samples: deque[Frame] = deque()
+        self._sample_bytes = 0
         self.discarded = 0
         """Frames that arrived with no keyframe before them to decode from."""
 
@@ -53,7 +54,8 @@ class RingBuffer:
 
     @property
     def nbytes(self) -> int:
-        return self._nbytes
+        """Bytes held: the frames', and the samples' (audio, fixes) that go with them."""
+        return self._nbytes + self._sample_bytes
 
     @property
     def span_us(self) -> int:
@@ -87,10 +89,10 @@ class RingBuffer:
     def _trim(self, newest_us: int) -> None:
         groups = self._groups
         while len(groups) > 1 and (
-            newest_us - groups[1].start_us >= self._duration_us or self._nbytes > self._max_bytes
+            newest_us - groups[1].start_us >= self._duration_us or self.nbytes > self._max_bytes
         ):
             self._drop_oldest_group()
-        if self._nbytes > self._max_bytes and len(groups) == 1 and groups[0].frames > 1:
+        if self.nbytes > self._max_bytes and len(groups) == 1 and groups[0].frames > 1:
             # One group alone exceeds the cap: hold nothing until the next keyframe.
             self._drop_oldest_group()
 
@@ -99,22 +101,25 @@ class RingBuffer:
         for _ in range(g.frames):
             self._frames.popleft()
         self._nbytes -= g.nbytes
+        self._trim_samples()
 
     def push_sample(self, sample: Frame) -> None:
-        """Keep a sensor sample (a GNSS fix) for as long as the frames of its time are kept."""
+        """Keep a sample of another stream (a GNSS fix, an audio packet) for as long as the
+        frames of its time are kept; its bytes count towards the cap."""
         self._samples.append(sample)
+        self._sample_bytes += len(sample.data)
         self._trim_samples()
 
     def _trim_samples(self) -> None:
         oldest = self.oldest_us
         while self._samples and (oldest is None or self._samples[0].pts_us < oldest):
-            self._samples.popleft()
+            self._sample_bytes -= len(self._samples.popleft().data)
 
     def snapshot(self) -> list[EncodedFrame]:
         """Everything held, oldest first (references: no frame is copied)."""
         return list(self._frames)
 
     def samples(self) -> list[Frame]:
-        """The sensor samples from the oldest frame held on, oldest first."""
+        """The other streams' samples from the oldest frame held on, in arrival order."""
         self._trim_samples()
         return list(self._samples)

@@ -35,6 +35,7 @@ __all__ = [
     "audit_verdict",
     "camera_delivers",
     "check_audit",
+    "microphone_delivers",
     "run_selftest",
     "storage_margin",
 ]
@@ -134,19 +135,46 @@ def storage_margin(config: Config) -> int:
 
 def camera_delivers(frames_seen: Callable[[], int], wait: Callable[[], None], tries: int) -> Check:
     """Pass when the frame counter moves within ``tries`` waits."""
-    start = frames_seen()
+    moved = _moves(frames_seen, wait, tries)
+    if moved is None:
+        return Check("camera", "FAIL", "no frame arrived from the camera")
+    return Check("camera", "PASS", f"{moved} frame(s) arrived")
+
+
+def microphone_delivers(
+    packets_seen: Callable[[], int] | None,
+    fault: Callable[[], BaseException | None],
+    wait: Callable[[], None],
+    tries: int,
+) -> Check:
+    """Pass when the microphone's packet counter moves within ``tries`` waits (muted, it still
+    delivers silence). A fault or no sound only warns: recording goes on without sound.
+    ``packets_seen`` None: the configuration has no microphone."""
+    if packets_seen is None:
+        return Check("microphone", "PASS", "no microphone (audio.enabled = false)")
+    moved = _moves(packets_seen, wait, tries)
+    if (error := fault()) is not None:
+        return Check("microphone", "WARN", f"{error}; recording goes on without sound")
+    if moved is None:
+        return Check("microphone", "WARN", "no sound arrived; recording goes on without it")
+    return Check("microphone", "PASS", f"{moved} packet(s) arrived")
+
+
+def _moves(seen: Callable[[], int], wait: Callable[[], None], tries: int) -> int | None:
+    """How far ``seen`` moved once it did, within ``tries`` waits; None if it never did."""
+    start = seen()
     for _ in range(tries):
         wait()
-        now = frames_seen()
-        if now > start:
-            return Check("camera", "PASS", f"{now - start} frame(s) arrived")
-    return Check("camera", "FAIL", "no frame arrived from the camera")
+        if (now := seen()) > start:
+            return now - start
+    return None
 
 
-def run_selftest(config: Config, devices: Devices, camera: Check) -> list[Check]:
+def run_selftest(config: Config, devices: Devices, camera: Check, microphone: Check) -> list[Check]:
     device_pub = Ed25519PublicKey.from_public_bytes(devices.keystore.public_key_bytes)
     return [
         camera,
+        microphone,
         check_storage(devices.storage, config.evidence_dir, storage_margin(config)),
         check_keys(config.state_dir),
         check_clock(devices.clock),

@@ -26,6 +26,7 @@ from sim.clock import SimClock
 from sim.gnss import SimGnss
 from sim.indicators import SimIndicators
 from sim.inputs import SimInputs
+from sim.microphone import SimMicrophone
 from sim.player import schedule
 from sim.scenario import ScenarioError, load_scenario
 from sim.storage import DEFAULT_CAPACITY, SimStorage
@@ -47,6 +48,7 @@ class SimDevices(Devices):
     battery: SimBattery
     storage: SimStorage
     gnss: SimGnss | None = None
+    microphone: SimMicrophone | None = None
 
 
 class SimBackend(Backend):
@@ -68,6 +70,9 @@ class SimBackend(Backend):
             clock.source,
             "" if mark.floor is None else f", after the last boot's {_utc(mark.floor)}",
         )
+        microphone = (
+            SimMicrophone(clock=clock, bitrate=settings.audio_bitrate) if settings.audio else None
+        )
         camera = SimCamera(
             clock=clock,
             width=settings.width,
@@ -77,6 +82,7 @@ class SimBackend(Backend):
             keyframe_interval_s=settings.keyframe_interval_s,
             device_id=settings.device_id,
             speed=settings.speed,
+            sound=microphone.sound if microphone is not None else None,
         )
         capacity = settings.storage_capacity_bytes or DEFAULT_CAPACITY
         return SimDevices(
@@ -88,6 +94,7 @@ class SimBackend(Backend):
             storage=SimStorage(settings.evidence_dir, capacity, clock=clock),
             keystore=keystore,
             gnss=SimGnss(clock=clock) if settings.gnss else None,
+            microphone=microphone,
         )
 
     def play(self, devices: Devices, scenario_path: Path, on_finished: Callable[[], None]) -> None:
@@ -103,6 +110,16 @@ class SimBackend(Backend):
                 "(gnss.enabled = false in its configuration)",
                 key="route",
             )
+        if scenario.hears and devices.microphone is None:
+            raise ScenarioError(
+                f"{scenario_path}: a [sound] table, or a say or mic_fail step: this device has no "
+                "microphone (audio.enabled = false in its configuration)",
+                key="sound",
+            )
+        if scenario.sound is not None and devices.microphone is not None:
+            mic = devices.microphone
+            mic.skew_ppm = scenario.sound.get("skew_ppm", 0.0)
+            mic.sound.claps_every_s = scenario.sound.get("claps_every")
         if scenario.start is not None:
             try:
                 started = devices.clock.pin_start(scenario.start)
@@ -114,7 +131,10 @@ class SimBackend(Backend):
             log.info(
                 "scenario %r pins the clock's start: %s%s", scenario.name, _utc(started), later
             )
-        schedule(scenario, devices, on_finished)
+        try:
+            schedule(scenario, devices, on_finished)
+        except RuntimeError as exc:  # espeak-ng is missing or failed: say so, play nothing
+            raise ScenarioError(f"{scenario_path}: a say step cannot be spoken: {exc}") from None
 
 
 def _utc(epoch: float) -> str:

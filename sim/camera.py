@@ -28,6 +28,7 @@ from hal.camera import Camera, EncodedFrame, FrameSink
 from sim.clock import SimClock
 from sim.encoder import H264Encoder
 from sim.scene import Scene
+from sim.sound import Soundscape
 
 __all__ = ["IDLE_SPEEDUP", "IDLE_STEP", "MAX_BACKLOG", "SimCamera"]
 
@@ -55,6 +56,7 @@ class SimCamera(Camera):
         device_id: str,
         speed: str = "max",
         max_backlog: int = MAX_BACKLOG,
+        sound: Soundscape | None = None,
     ) -> None:
         super().__init__(width=width, height=height, fps=fps)
         if speed not in ("max", "realtime"):
@@ -65,6 +67,8 @@ class SimCamera(Camera):
         self._gop = max(1, round(fps * keyframe_interval_s))
         self._speed = speed
         self._max_backlog = max_backlog
+        self._sound = sound
+        """The microphone's world: a clap's frame flashes (sim.sound)."""
         self._cond = threading.Condition(self._state_lock)
         self._thread: threading.Thread | None = None
         self._closing = False
@@ -206,7 +210,8 @@ class SimCamera(Camera):
     def _produce(self, sink: FrameSink, t: float) -> None:
         assert self._encoder is not None
         counter = self.frames_delivered
-        i420 = self._scene.render(t, self._clock.wall(), counter)
+        flash = self._sound is not None and self._sound.frame(t)
+        i420 = self._scene.render(t, self._clock.wall(), counter, flash)
         ts = max(int(t * 1e6), self._last_ts + 1)
         self._last_ts = ts
         for _, data, keyframe in self._encoder.encode(i420):

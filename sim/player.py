@@ -11,12 +11,15 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sim.scenario import Scenario, Step
+from sim.sound import speak
 
 if TYPE_CHECKING:
     from sim.backend import SimDevices
+    from sim.microphone import SimMicrophone
 
 __all__ = ["schedule"]
 
@@ -24,10 +27,17 @@ log = logging.getLogger(__name__)
 
 
 def schedule(scenario: Scenario, devices: SimDevices, on_finished: Callable[[], None]) -> None:
-    """Register every step of ``scenario``, then its end, relative to the clock's present."""
+    """Register every step of ``scenario``, then its end, relative to the clock's present.
+
+    A ``say`` step is spoken now (espeak-ng, RuntimeError if it cannot be), so that the step
+    itself only plays the samples."""
+    steps = [
+        replace(s, args={**s.args, "samples": speak(s.args["text"])}) if s.do == "say" else s
+        for s in scenario.steps
+    ]
     clock = devices.clock
     start = clock.monotonic()
-    for step in scenario.steps:
+    for step in steps:
         clock.call_at(start + step.at, _runner(devices, step))
     clock.call_at(start + scenario.duration, on_finished)
     if scenario.route is not None and devices.gnss is not None:
@@ -74,6 +84,11 @@ def _power_cut(d: SimDevices, s: Step) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _microphone(d: SimDevices) -> SimMicrophone:
+    assert d.microphone is not None  # SimBackend.play refuses a scenario that hears without one
+    return d.microphone
+
+
 _ACTIONS: dict[str, Callable[[SimDevices, Step], None]] = {
     "press": _press,
     "release": _release,
@@ -87,4 +102,6 @@ _ACTIONS: dict[str, Callable[[SimDevices, Step], None]] = {
     "clock_jump": lambda d, s: d.clock.jump(s.args["seconds"]),
     "battery": _battery,
     "power_cut": _power_cut,
+    "say": lambda d, s: _microphone(d).sound.play(d.clock.monotonic(), s.args["samples"]),
+    "mic_fail": lambda d, s: _microphone(d).fail(s.args["error"], s.args["seconds"]),
 }

@@ -10,6 +10,9 @@ A scenario file::
                                  # Either way never before an earlier boot's last wall time.
     [route]                      # optional: waypoints and spans with no fix (sim.route);
                                  # played through a real gpsd (gpsfake), which must be installed
+    [sound]                      # optional: the microphone's world (sim.sound)
+    claps_every = 10.0           #   a flash in the picture and a click in the sound, this often
+    skew_ppm = 50.0              #   the microphone's crystal runs this fast (- for slow)
 
     [[step]]                     # any number of steps; "step 1" is the first in the file
     at = 30.0                    # required, seconds after play() began, 0 <= at <= duration
@@ -28,6 +31,9 @@ Actions and their keys (``input`` is one of record, mute, marker, stealth, trigg
     clock_jump        seconds (finite, +/-)    the wall clock steps; monotonic time does not
     battery           percent in 0..100, optional charging = true|false
     power_cut         -                        SIGKILL to this very process: a real crash
+    say               text (1-500 characters)  the microphone hears it (espeak-ng speaks it)
+    mic_fail          error = "missing"|"overrun", seconds > 0
+                                               the microphone is gone, or loses samples
 
 Integers are accepted where numbers are expected; booleans, NaN and infinities are not. Every
 violation raises ScenarioError naming the step number, the key and what is allowed.
@@ -107,6 +113,12 @@ def _choice(choices: tuple[str, ...]) -> _Key:
     return _Key(validate, "one of " + ", ".join(repr(c) for c in choices))
 
 
+def _text(value: object) -> object:
+    if not isinstance(value, str) or not 1 <= len(value) <= 500 or not value.isprintable():
+        raise _Invalid
+    return value
+
+
 def _boolean(value: object) -> object:
     if not isinstance(value, bool):
         raise _Invalid
@@ -132,6 +144,13 @@ ACTIONS: dict[str, dict[str, _Key]] = {
         "charging": _Key(_boolean, "true or false", required=False),
     },
     "power_cut": {},
+    "say": {"text": _Key(_text, "printable text of 1-500 characters")},
+    "mic_fail": {"error": _choice(("missing", "overrun")), "seconds": _SECONDS},
+}
+
+SOUND: dict[str, _Key] = {
+    "claps_every": _key(lambda x: x > 0, "a number of seconds > 0", required=False),
+    "skew_ppm": _key(lambda x: abs(x) <= 1000, "a number of ppm within -1000..1000", False),
 }
 
 
@@ -153,6 +172,12 @@ class Scenario:
     description: str = ""
     start: float | None = None  # the pinned wall-clock start, UTC epoch seconds
     route: Route | None = None  # where the receiver is, through gpsd (sim.route)
+    sound: Mapping[str, float] | None = None  # the [sound] table's keys, checked
+
+    @property
+    def hears(self) -> bool:
+        """Whether the scenario needs a microphone: a [sound] table, or a say or mic_fail step."""
+        return self.sound is not None or any(s.do in ("say", "mic_fail") for s in self.steps)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -169,7 +194,7 @@ def load_scenario(path: Path) -> Scenario:
 
 def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
     """Validate a scenario already parsed from TOML."""
-    top = {"name", "duration", "description", "start", "route", "step"}
+    top = {"name", "duration", "description", "start", "route", "sound", "step"}
     for key in data:
         if key not in top:
             allowed = ", ".join(sorted(top))
@@ -197,13 +222,46 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
         route = parse_route(data["route"], duration) if "route" in data else None
     except RouteError as exc:
         raise ScenarioError(f"{source}: {exc}", key="route") from None
+    sound = _table(data["sound"], SOUND, f"{source}: [sound]") if "sound" in data else None
     raw_steps = data.get("step", [])
     if not isinstance(raw_steps, list):
         raise ScenarioError(f"{source}: 'step' must be an array of tables ([[step]])", key="step")
     steps = tuple(
         _parse_step(raw, number, duration, source) for number, raw in enumerate(raw_steps, 1)
     )
-    return Scenario(name, duration, steps, description, start, route)
+    return Scenario(name, duration, steps, description, start, route, sound)
+
+
+def _table(
+    raw: object, schema: Mapping[str, _Key], where: str, step: int | None = None
+) -> dict[str, Any]:
+    """Check a table's keys against ``schema``: ScenarioError naming the key and what is
+    allowed."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: must be a table", step=step)
+    for key in raw:
+        if key not in schema:
+            allowed = ", ".join(schema)
+            raise ScenarioError(
+                f"{where}: unknown key {key!r}; allowed keys: {allowed}", step=step, key=key
+            )
+    out: dict[str, Any] = {}
+    for key, spec in schema.items():
+        if key not in raw:
+            if spec.required:
+                raise ScenarioError(
+                    f"{where}: missing key {key!r}; allowed: {spec.allowed}", step=step, key=key
+                )
+            continue
+        try:
+            out[key] = spec.check(raw[key])
+        except _Invalid:
+            raise ScenarioError(
+                f"{where}: key {key!r}: got {raw[key]!r}; allowed: {spec.allowed}",
+                step=step,
+                key=key,
+            ) from None
+    return out
 
 
 def _start(value: object, source: str) -> float:
@@ -248,24 +306,7 @@ def _parse_step(raw: object, number: int, duration: float, source: str) -> Step:
             step=number,
             key="at",
         ) from None
-    args: dict[str, Any] = {}
-    for key, spec in schema.items():
-        if key not in raw:
-            if spec.required:
-                raise ScenarioError(
-                    f"{where}: missing key {key!r}; allowed: {spec.allowed}",
-                    step=number,
-                    key=key,
-                )
-            continue
-        try:
-            args[key] = spec.check(raw[key])
-        except _Invalid:
-            raise ScenarioError(
-                f"{where}: key {key!r}: got {raw[key]!r}; allowed: {spec.allowed}",
-                step=number,
-                key=key,
-            ) from None
+    args = _table({k: v for k, v in raw.items() if k in schema}, schema, where, number)
     return Step(number, at_s, do, args)
 
 

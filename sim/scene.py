@@ -11,6 +11,7 @@ import datetime as dt
 import cv2
 import numpy as np
 
+from sim.sound import FLASH_FRACTION
 from sim.watermark import burn_caption, burn_frame_counter, counter_layout
 
 __all__ = ["Scene"]
@@ -29,8 +30,11 @@ class Scene:
         ys, xs = np.mgrid[0:height, 0:width]
         self._background = (40 + 120 * (xs + ys) / (width + height)).astype(np.uint8)
 
-    def render(self, t: float, wall: float, counter: int) -> np.ndarray:
-        """Draw the scene at virtual time ``t`` with its burn-in; returns the reused buffer."""
+    def render(self, t: float, wall: float, counter: int, flash: bool = False) -> np.ndarray:
+        """Draw the scene at virtual time ``t`` with its burn-in; returns the reused buffer.
+
+        ``flash``: a clap's frame (sim.sound), with a white square in the top-right corner,
+        1/FLASH_FRACTION of the width across."""
         w, h = self.width, self.height
         y_plane = self._buf[:h]
         u_plane = self._buf[h : h + h // 4].reshape(h // 2, w // 2)
@@ -46,6 +50,12 @@ class Scene:
         cv2.circle(y_plane, (cx, cy), radius, 90, -1)
         cv2.circle(u_plane, (cx // 2, cy // 2), radius // 2, 90, -1)
         cv2.circle(v_plane, (cx // 2, cy // 2), radius // 2, 200, -1)
+
+        if flash:
+            side = w // FLASH_FRACTION
+            y_plane[:side, w - side :] = 235
+            u_plane[: side // 2, (w - side) // 2 :] = 128
+            v_plane[: side // 2, (w - side) // 2 :] = 128
 
         stamp = dt.datetime.fromtimestamp(wall, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
         burn_caption(y_plane, [f"{stamp}Z", f"{self.device_id} #{counter}"])

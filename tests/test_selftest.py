@@ -19,6 +19,7 @@ def test_a_provisioned_camera_passes(tmp_path: Path, capsys: pytest.CaptureFixtu
     checks = {c["name"]: c["status"] for c in json.loads(capsys.readouterr().out)}
     assert checks == {
         "camera": "PASS",
+        "microphone": "PASS",
         "storage": "PASS",
         "keys": "PASS",
         "clock": "PASS",

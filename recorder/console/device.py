@@ -51,6 +51,7 @@ from recorder.selftest import (
     check_clock,
     check_keys,
     check_storage,
+    microphone_delivers,
     storage_margin,
 )
 
@@ -317,7 +318,8 @@ class DeviceAccess:
         return events[-n:] if n else [], verdict
 
     def selftest(self) -> list[dict[str, Any]]:
-        """Camera frames arriving, storage writable with margin, keys present, clock sane,
+        """Camera frames arriving, microphone packets arriving (else a warning), storage
+        writable with margin, keys present, clock sane,
         audit log verifying, technician keys installed. Each check passes, warns or fails.
 
         The checks come from :mod:`recorder.selftest`; only the camera (the frame counter must
@@ -328,10 +330,26 @@ class DeviceAccess:
         def frames() -> int:
             return self._call(lambda r: r.counters.frames)
 
+        def packets() -> int:
+            return self._call(lambda r: r.counters.audio_packets)
+
+        def mic_fault() -> BaseException | None:
+            return self._call(
+                lambda r: r.devices.microphone.fault if r.devices.microphone else None
+            )
+
+        has_mic = self._call(lambda r: r.devices.microphone is not None)
+
         need = self._call(lambda r: storage_margin(r.config))
         open_seq = self._call(lambda r: r.audit_log.seq)
         checks = [
             camera_delivers(frames, self._waiter(0.1, real_cap_s=0.25), tries=20),
+            microphone_delivers(
+                packets if has_mic else None,
+                mic_fault,
+                self._waiter(0.1, real_cap_s=0.25),
+                tries=20,
+            ),
             check_storage(_StorageViaControl(self), self.evidence_dir, need),
             check_keys(self.state_dir),
             self._call(lambda r: check_clock(r.devices.clock)),
