@@ -1,4 +1,4 @@
-"""A stand-in for pyalsaaudio's ``alsaaudio`` module (0.11), on a virtual clock, for hal.pi off a Pi.
+"""A stand-in for pyalsaaudio's ``alsaaudio`` (0.11) on a virtual clock, to run hal.pi off a Pi.
 
 ``FakeAlsa(clock)`` is one machine's capture devices on a :class:`sim.clock.SimClock`;
 ``FakeAlsa.module`` is what ``import alsaaudio`` would give, and :meth:`FakeAlsa.add` plugs in a
@@ -113,7 +113,9 @@ class Card:
     frames_read: int = 0
     """Frames every read has returned since the card was made."""
     opens: int = 0
-    """Successful opens (a test can see a retry)."""
+    """Successful opens."""
+    attempts: int = 0
+    """Opens tried, whether the device was there or not (a test can count retries)."""
     _world: FakeAlsa | None = field(default=None, repr=False)
     _stall_s: float = field(default=0.0, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -190,6 +192,8 @@ class _Pcm:
         self.closed = False
         with world.cond:
             card = world.cards.get(device)
+            if card is not None:
+                card.attempts += 1
             if card is None or not card.present:
                 raise _error(errno.ENODEV, device)
             if any(p.card is card and not p.closed for p in world.pcms):

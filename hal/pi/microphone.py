@@ -56,12 +56,14 @@ from hal.microphone import AudioFormat, AudioPacket, Microphone
 from hal.sampleclock import Timing
 
 __all__ = [
+    "FORMATS",
     "MIN_PYALSAAUDIO",
     "PERIODS",
     "PERIOD_FRAMES",
     "RETRY_S",
     "PiMicrophone",
     "import_alsaaudio",
+    "to_mono",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,29 +77,41 @@ PERIODS = 8
 MIN_PYALSAAUDIO = "0.11"
 """``PCM.avail()`` and an overrun returned as ``-EPIPE`` with the PCM prepared again: 0.11."""
 
-# (numpy dtype, full scale) of the sample formats taken, by pyalsaaudio constant name.
-_FORMATS: dict[str, tuple[str, float]] = {
-    "PCM_FORMAT_S32_LE": ("<i4", 2.0**31),
-    "PCM_FORMAT_S24_LE": ("<i4", 2.0**23),  # 24 bits in the low three bytes of four
-    "PCM_FORMAT_S16_LE": ("<i2", 2.0**15),
-    "PCM_FORMAT_FLOAT_LE": ("<f4", 1.0),
+# (numpy dtype, full scale) of the sample formats taken, by their ALSA names.
+FORMATS: dict[str, tuple[str, float]] = {
+    "S32_LE": ("<i4", 2.0**31),
+    "S24_LE": ("<i4", 2.0**23),  # 24 bits in the low three bytes of four; the top one ignored
+    "S16_LE": ("<i2", 2.0**15),
+    "FLOAT_LE": ("<f4", 1.0),
 }
 
 
-def import_alsaaudio() -> ModuleType:
-    """Import pyalsaaudio's module; DeviceError naming it, the version needed and the reason."""
-    try:
-        module = importlib.import_module("alsaaudio")
-    except Exception as exc:
+def to_mono(raw: bytes, frames: int, channels: int, channel: int, fmt: str) -> np.ndarray:
+    """Channel ``channel`` of ``frames`` interleaved frames in the ALSA format ``fmt`` (one of
+    FORMATS), as float32 in -1..1."""
+    dtype, scale = FORMATS[fmt]
+    column = np.frombuffer(raw, dtype, frames * channels).reshape(frames, channels)[:, channel]
+    if fmt == "S24_LE":
+        column = (column << 8) >> 8  # sign-extend the low 24 bits
+    return (column / scale).astype(np.float32)
+
+
+def import_alsaaudio(module: ModuleType | None = None) -> ModuleType:
+    """pyalsaaudio's module (``module`` when given: tests give a fake), checked to be new
+    enough; DeviceError naming it, the version needed and the reason."""
+    if module is None:
+        try:
+            module = importlib.import_module("alsaaudio")
+        except Exception as exc:
+            raise DeviceError(
+                f"backend 'pi': cannot import alsaaudio (pyalsaaudio {MIN_PYALSAAUDIO} or newer; "
+                f"docs/install-pi.md, the microphone): {type(exc).__name__}: {exc}"
+            ) from exc
+    if not hasattr(getattr(module, "PCM", None), "avail"):
         raise DeviceError(
-            f"backend 'pi': cannot import alsaaudio (pyalsaaudio {MIN_PYALSAAUDIO} or newer; "
-            f"docs/install-pi.md, the microphone): {type(exc).__name__}: {exc}"
-        ) from exc
-    if not hasattr(module.PCM, "avail"):
-        raise DeviceError(
-            f"backend 'pi': alsaaudio {getattr(module, '__version__', '')} is too old "
-            f"(no PCM.avail): pyalsaaudio {MIN_PYALSAAUDIO} or newer is needed, from PyPI "
-            f"(Debian's python3-alsaaudio is 0.8)"
+            f"backend 'pi': alsaaudio {getattr(module, '__version__', '(version unknown)')} is "
+            f"too old (its PCM has no avail()): pyalsaaudio {MIN_PYALSAAUDIO} or newer is needed, "
+            f"from PyPI (Debian 12's python3-alsaaudio is 0.8.4)"
         )
     return module
 
@@ -123,17 +137,17 @@ class _Pcm:
         try:
             info = self.pcm.info()
             fmt, self.channels, rate = info["format"], int(info["channels"]), int(info["rate"])
-            taken = {getattr(alsa, name): spec for name, spec in _FORMATS.items()}
+            names = {getattr(alsa, f"PCM_FORMAT_{name}"): name for name in FORMATS}
             if rate != RATE:
                 raise DeviceError(
                     f"microphone {device!r}: it gives {rate} Hz, not {RATE}: use its plughw: "
                     f"name, with which ALSA converts"
                 )
-            if fmt not in taken:
+            if fmt not in names:
                 raise DeviceError(
                     f"microphone {device!r}: it gives samples as {info.get('format_name', fmt)}; "
-                    f"taken are S32_LE, S24_LE, S16_LE and FLOAT_LE: use its plughw: name, with "
-                    f"which ALSA converts"
+                    f"taken are {', '.join(FORMATS)}: use its plughw: name, with which ALSA "
+                    f"converts"
                 )
             if not 0 <= channel < self.channels:
                 raise DeviceError(
@@ -144,17 +158,11 @@ class _Pcm:
             self.close()
             raise
         self.channel = channel
-        dtype, self._scale = taken[fmt]
-        self._dtype = np.dtype(dtype)
-        self._s24 = fmt == alsa.PCM_FORMAT_S24_LE
+        self.format = names[fmt]
 
     def mono(self, data: bytes, frames: int) -> np.ndarray:
-        """The kept channel of ``frames`` interleaved frames, as float32 in -1..1."""
-        samples = np.frombuffer(data, self._dtype, frames * self.channels)
-        column = samples.reshape(frames, self.channels)[:, self.channel]
-        if self._s24:
-            column = (column << 8) >> 8  # sign-extend the low 24 bits
-        return (column / self._scale).astype(np.float32)
+        """The kept channel of ``frames`` frames read, as float32 in -1..1."""
+        return to_mono(data, frames, self.channels, self.channel, self.format)
 
     def close(self) -> None:
         try:
@@ -243,7 +251,7 @@ class PiMicrophone(Microphone):
         """Open the device (under the state lock); on failure, the fault and a retry."""
         try:
             try:
-                alsa = self._alsa if self._alsa is not None else import_alsaaudio()
+                alsa = import_alsaaudio(self._alsa)
                 self._pcm = _Pcm(alsa, self._device, self._channel)
             except DeviceError:
                 raise
