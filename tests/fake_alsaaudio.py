@@ -8,7 +8,7 @@ device (a :class:`Card`) under an ALSA PCM name. Written from pyalsaaudio's docu
 - ``PCM(type=, mode=, rate=, channels=, format=, periodsize=, periods=, device=)`` opens a
   device by name and never refuses a parameter: as ``snd_pcm_hw_params_set_*_near`` does, it
   takes the nearest the device has, and ``info()`` tells what it took (``format``,
-  ``format_name``, ``channels``, ``rate``, ``period_size``, ``get_periods``, ``buffer_size``,
+  ``format_name``, ``channels``, ``rate``, ``period_size``, ``periods``, ``buffer_size``,
   ``state``...). A device that is not there, or that another PCM holds, is ``ALSAAudioError``
   with ALSA's message and the name in brackets (``"No such device [hw:1]"``).
 - ``read()`` (PCM_NORMAL) starts a prepared stream, blocks until a whole period is in the
@@ -114,8 +114,8 @@ class Card:
     """Frames every read has returned since the card was made."""
     opens: int = 0
     """Successful opens."""
-    attempts: int = 0
-    """Opens tried, whether the device was there or not (a test can count retries)."""
+    attempts: list[float] = field(default_factory=list)
+    """When opens were tried, whether the device was there or not (a test can see retries)."""
     _world: FakeAlsa | None = field(default=None, repr=False)
     _stall_s: float = field(default=0.0, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -193,7 +193,7 @@ class _Pcm:
         with world.cond:
             card = world.cards.get(device)
             if card is not None:
-                card.attempts += 1
+                card.attempts.append(world.clock.monotonic())
             if card is None or not card.present:
                 raise _error(errno.ENODEV, device)
             if any(p.card is card and not p.closed for p in world.pcms):
@@ -241,7 +241,7 @@ class _Pcm:
             "period_size": self.periodsize,
             "buffer_time": round(self.buffer_size * 1e6 / self.rate),
             "buffer_size": self.buffer_size,
-            "get_periods": self.periods,
+            "periods": self.periods,  # the documentation says get_periods; 0.11 says periods
             "rate_numden": (self.rate, 1),
             "physical_bits": 16 if name == "S16_LE" else 32,
         }
@@ -439,7 +439,6 @@ class FakeAlsa:
     def _make_module(self) -> types.ModuleType:
         world = self
         module = types.ModuleType("alsaaudio")
-        module.__version__ = "0.11.0"  # type: ignore[attr-defined]
 
         class PCM(_Pcm):
             def __init__(self, *args: Any, **kw: Any) -> None:

@@ -12,6 +12,7 @@ import logging
 import re
 import subprocess
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -20,8 +21,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from hal.clock import SystemClock
 from hal.errors import DeviceError
-from hal.pi.microphone import FORMATS, RETRY_S, PiMicrophone, to_mono
+from hal.microphone import AudioPacket
+from hal.pi.microphone import FORMATS, RETRY_MAX_S, RETRY_S, PiMicrophone, to_mono
 from tests.test_microphone_contract import (
     FRAME,
     FRAME_US,
@@ -31,6 +34,7 @@ from tests.test_microphone_contract import (
     Packets,
     PiRig,
     decode,
+    steps,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,23 +185,46 @@ def test_a_pyalsaaudio_older_than_0_11_is_named_as_too_old(rigs: list[PiRig]) ->
     rig.mic.stop()
 
 
-def test_a_missing_device_is_tried_every_few_seconds_and_logged_once(
+def test_a_missing_device_is_tried_ever_less_often_and_logged_once(
     rigs: list[PiRig], caplog: pytest.LogCaptureFixture
 ) -> None:
     rig = pi_rig(rigs)
     rig.remove()
     caplog.set_level(logging.DEBUG, logger="hal.pi.microphone")
     rig.mic.start(Packets())
-    rig.advance(3 * RETRY_S + 0.5)
-    assert rig.card.attempts == 4  # at the start, then every RETRY_S on the clock
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1 and "cannot open it: No such device" in warnings[0].getMessage()
+    rig.advance(100.0)
+    # At the start, then RETRY_S later, the interval doubling up to RETRY_MAX_S.
+    assert RETRY_S == 3.0 and RETRY_MAX_S == 30.0
+    assert rig.card.attempts == [0.0, 3.0, 9.0, 21.0, 45.0, 75.0]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"microphone {PI_DEVICE!r}: cannot open it: No such device [{PI_DEVICE}]; "
+        "trying again in 3 s"
+    ]
     rig.mic.stop()
-    rig.advance(3 * RETRY_S)
-    assert rig.card.attempts == 4  # a stopped microphone tries nothing
+    rig.advance(100.0)
+    assert len(rig.card.attempts) == 6  # a stopped microphone tries nothing
+    rig.restore()
+    rig.mic.start(Packets())  # a start tries at once, and opens
+    assert rig.card.attempts[-1] == 200.0 and rig.mic.fault is None
+    rig.mic.stop()
+
+
+def test_a_device_lost_and_gone_a_while_is_tried_again_soon_after_a_start(
+    rigs: list[PiRig],
+) -> None:
+    rig = pi_rig(rigs)
+    rig.mic.start(Packets())
+    rig.advance(1.0)
+    rig.remove()
+    rig.advance(200.0)
+    rig.mic.stop()
+    rig.mic.start(Packets())
+    tried = len(rig.card.attempts)
     rig.restore()
     rig.advance(RETRY_S)
-    assert rig.card.opens == 0
+    assert len(rig.card.attempts) == tried + 1 and rig.mic.fault is None
+    rig.mic.stop()
 
 
 def test_stop_keeps_the_device_open_and_running_and_a_start_opens_nothing(
@@ -295,3 +322,43 @@ def test_alsaaudio_is_imported_by_hal_pi_microphone_alone_and_only_when_opening(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+class WaitingSink(Packets):
+    def __init__(self) -> None:
+        super().__init__()
+        self._cond = threading.Condition()
+
+    def put_nowait(self, packet: AudioPacket) -> bool:
+        with self._cond:
+            self._cond.notify_all()
+            return super().put_nowait(packet)
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.packets) >= count, timeout), count
+
+
+@pytest.mark.skipif(not HAVE_ALSAAUDIO, reason="pyalsaaudio is not installed here")
+def test_the_real_pyalsaaudio_on_alsas_null_device() -> None:
+    """Where pyalsaaudio is installed (a Pi, or a PC with libasound2-dev), the real library:
+    the parameters, ``info()``'s keys, ``read()`` and ``avail()`` as the fake has them. ALSA's
+    ``null`` device gives whatever its buffer holds, as fast as it is read, so nothing waits on
+    real time."""
+    clock = SystemClock()
+    mic = PiMicrophone(clock=clock, device="null")
+    sink = WaitingSink()
+    try:
+        mic.start(sink)
+        sink.wait_for(10)
+        mic.stop()
+        assert mic.fault is None and mic.overruns == 0
+        assert all(step > 0 for step in steps(sink.stamps))
+        assert len(decode(mic.format.config, sink.packets[:10])) == 10
+        missing = PiMicrophone(clock=clock, device="hw:CARD=NoSuchCard,DEV=0")
+        missing.start(Packets())
+        assert "No such device [hw:CARD=NoSuchCard,DEV=0]" in str(missing.fault)
+        missing.close()
+    finally:
+        mic.close()
+        clock.close()

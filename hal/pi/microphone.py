@@ -27,8 +27,10 @@ Pipeline, per start::
   begins a new one with a new fit, so the timestamps show the gap.
 - **Faults**: a device that cannot be opened (missing, busy, no 48 kHz, pyalsaaudio missing)
   or that fails in a read (a USB microphone unplugged: ENODEV) becomes :attr:`fault`, naming the
-  device; the capture thread lets it go, and while the microphone runs it is opened again every
-  RETRY_S seconds by a timer on the clock (an open is short). When it opens, the fault is
+  device; the capture thread lets it go, and while the microphone runs it is opened again by a
+  timer on the clock (an open is short): RETRY_S after the failure, then twice as long after
+  each further one up to RETRY_MAX_S (alsa-lib writes a line to stderr, the journal, for every
+  failed open, so a camera with no microphone does not fill it). When it opens, the fault is
   cleared and a new stream begins. Video never waits for any of it.
 - **Stop**: runs under the state lock, so no block is being fed; the encoder's held packets are
   flushed and delivered before it returns. The capture thread reads on and discards what it
@@ -60,6 +62,7 @@ __all__ = [
     "MIN_PYALSAAUDIO",
     "PERIODS",
     "PERIOD_FRAMES",
+    "RETRY_MAX_S",
     "RETRY_S",
     "PiMicrophone",
     "import_alsaaudio",
@@ -69,7 +72,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RETRY_S = 3.0
-"""Seconds between attempts to open a missing or lost device while the microphone runs."""
+"""Seconds from a failure to the next attempt to open the device (while the microphone runs)."""
+RETRY_MAX_S = 30.0
+"""The interval doubles from RETRY_S with each failure in a row, up to this."""
 PERIOD_FRAMES = 1024
 """Frames per read: one AAC frame, 21.3 ms."""
 PERIODS = 8
@@ -201,6 +206,8 @@ class PiMicrophone(Microphone):
         self._run = 0  # bumped by every start and stop: a block read across one is not fed
         self._reading = False  # the capture thread is in a read: it alone may close the PCM
         self._retry_due = False
+        self._retry_gen = 0  # bumped by a start: a retry planned before it is forgotten
+        self._failures = 0  # failed opens in a row: the retry interval doubles with each
         self._failed = ""  # the last open failure logged, so a retry repeats it quietly
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -224,6 +231,8 @@ class PiMicrophone(Microphone):
         self._run += 1
         self._capture = AacCapture(rate=RATE, bitrate=self._bitrate)
         if self._pcm is None:
+            self._failures, self._retry_due = 0, False  # a start tries at once, and then soon
+            self._retry_gen += 1
             self._open()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="microphone-alsa", daemon=True)
@@ -260,32 +269,40 @@ class PiMicrophone(Microphone):
                     f"microphone {self._device!r}: cannot open it: {type(exc).__name__}: {exc}"
                 ) from exc
         except DeviceError as exc:
+            self._set_fault(exc)
+            interval = self._retry()
             if str(exc) != self._failed:
                 self._failed = str(exc)
-                log.warning("%s; trying again every %.0f s", exc, RETRY_S)
+                log.warning("%s; trying again in %.0f s", exc, interval)
             else:
-                log.debug("%s", exc)
-            self._set_fault(exc)
-            self._retry()
+                log.debug("%s; trying again in %.0f s", exc, interval)
             return
         if self._fault is not None:
             log.info("microphone %r: open again", self._device)
         self._failed = ""
+        self._failures = 0
         self._fault = None
         self._cond.notify_all()
 
-    def _retry(self) -> None:
+    def _retry(self) -> float:
+        """Plan the next attempt to open the device (one at a time); return how far off it is."""
+        interval: float = min(RETRY_MAX_S, RETRY_S * 2.0 ** min(self._failures, 8))
         if self._retry_due:
-            return
+            return interval
+        self._failures += 1
+        gen = self._retry_gen
         try:
-            self._clock.call_at(self._clock.monotonic() + RETRY_S, self._on_retry)
+            self._clock.call_at(self._clock.monotonic() + interval, lambda: self._on_retry(gen))
         except DeviceError:  # the clock is closed: the device is shutting down
-            return
+            return interval
         self._retry_due = True
+        return interval
 
-    def _on_retry(self) -> None:
+    def _on_retry(self, gen: int) -> None:
         """The clock's timer: open the device again if it is still wanted and missing."""
         with self._cond:
+            if gen != self._retry_gen:
+                return
             self._retry_due = False
             if self._running and not self._closing and self._pcm is None:
                 self._open()
@@ -344,14 +361,15 @@ class PiMicrophone(Microphone):
         """A read failed: the device is gone. Fault, end the stream, plan the retry, and let the
         device go last (whoever watches the device sees everything else done by then)."""
         fault = DeviceError(f"microphone {self._device!r}: lost: {error}")
-        log.warning("%s; trying to open it again every %.0f s", fault, RETRY_S)
         self._failed = str(fault)
         self._set_fault(fault)
         if self._pcm is pcm:
             self._pcm = None
         if self._running:
             self._hand_over(self._capture.restart())
-            self._retry()
+            log.warning("%s; trying to open it again in %.0f s", fault, self._retry())
+        else:
+            log.warning("%s", fault)
         pcm.close()
 
     def _hand_over(self, packets: list[AudioPacket]) -> None:
