@@ -118,7 +118,9 @@ def test_the_units_verify_without_a_single_warning(tmp_path: Path) -> None:
 
 
 @needs_analyze
-def test_the_daemon_may_open_only_the_camera_gpio_i2c_serial_and_sound_devices(tmp_path: Path) -> None:
+def test_the_daemon_may_open_only_the_camera_gpio_i2c_serial_and_sound_devices(
+    tmp_path: Path,
+) -> None:
     result = analyze("security", "--offline=true", str(SERVICE), cwd=tmp_path)
     (acl,) = [line for line in result.stdout.splitlines() if line.startswith("✗ DeviceAllow=")]
     allowed = set(re.findall(r"(char-\S+):(r|rw)\b", acl))
