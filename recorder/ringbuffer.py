@@ -108,6 +108,8 @@ class RingBuffer:
         frames of its time are kept; its bytes count towards the cap."""
         self._samples.append(sample)
         self._sample_bytes += len(sample.data)
+        if self._frames:  # its bytes may pass the cap: the oldest group goes, as for a frame
+            self._trim(self._frames[-1].timestamp_us)
         self._trim_samples()
 
     def _trim_samples(self) -> None:

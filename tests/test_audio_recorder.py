@@ -18,6 +18,7 @@ from recorder.daemon import Daemon
 from recorder.evidence.media import STREAM_AUDIO, STREAM_VIDEO, Frame
 from recorder.evidence.reader import Verdict
 from recorder.selftest import microphone_delivers
+from sim.backend import SimDevices
 from tests.simdevice import SimDevice, scenario
 
 PACKET_US = 1024 / 48_000 * 1e6
@@ -132,8 +133,17 @@ input = "mute"
 """
 
 
+STEALTH = """
+[[step]]
+at = 22.0
+do = "hold"
+input = "stealth"
+seconds = 2.5
+"""
+
+
 def test_mute_is_digital_silence_continuous_and_audited(tmp_path: Path) -> None:
-    cam = _run(tmp_path, MUTE)
+    cam = _run(tmp_path, MUTE + STEALTH)
     _, audio = _streams(cam)
     mute, unmute = _event(cam, "mute"), _event(cam, "unmute")
     assert len(mute) == 1 and len(unmute) == 1
@@ -147,6 +157,11 @@ def test_mute_is_digital_silence_continuous_and_audited(tmp_path: Path) -> None:
     assert max(b - a for a, b in itertools.pairwise(pts)) < 1.5 * PACKET_US
     after = [s for p, s in zip(pts, samples, strict=True) if p > off + 0.1e6]
     assert np.abs(np.concatenate(after)).max() > 0.001
+    # Stealth darkens the camera; it changes nothing about the sound.
+    stealth = _event(cam, "stealth_on")[0]["mono_us"]
+    assert stealth > off
+    during = [s for p, s in zip(pts, samples, strict=True) if p > stealth + 0.1e6]
+    assert len(during) > 100 and all(np.abs(s).max() > 0.001 for s in during[:100])
 
 
 def mic_fail(at: float, error: str, seconds: float) -> str:
@@ -197,6 +212,12 @@ def test_status_shows_the_microphone_active_muted_and_faulted(tmp_path: Path) ->
     assert daemon.run(scenario(tmp_path / "s.toml", 40.0, steps)) == 0
     assert set(seen) == {"active", "muted", "fault"}
     assert 15 <= seen["muted"] < 15.5 and 22 <= seen["fault"] < 22.5
+    # The mute LED is lit while muted, as Axis's microphone LED shows the microphone off.
+    assert isinstance(daemon.devices, SimDevices)
+    leds = [
+        (round(t), on) for t, what, on in daemon.devices.indicators.history if what == "led:mute"
+    ]
+    assert leds == [(15, True), (20, False)]
 
 
 def test_selftest_checks_the_microphone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from hal.camera import EncodedFrame
 from hal.inputs import InputEvent
+from hal.microphone import AudioPacket
 from recorder.daemon import load_recipients, settings_from
-from recorder.evidence.media import STREAM_VIDEO
+from recorder.evidence.media import STREAM_AUDIO, STREAM_VIDEO
 from recorder.evidence.reader import Verdict
 from recorder.recorder import Recorder
 from sim.backend import SimBackend
@@ -122,6 +123,35 @@ def test_no_media_waits_longer_than_the_record_interval(
         worst = max(worst, lost)
     assert worst == round(interval * fps) - 1  # one frame period of headroom, and no more
     camera.shut_down()
+
+
+def test_sound_waits_no_longer_than_the_pictures(tmp_path: Path) -> None:
+    """Audio packets go into the record being gathered when they arrive (the encoder's delay,
+    about 43 ms, after their time): of what reached the recorder, the sound not yet on disk is
+    less than record_interval_s, as for the pictures."""
+    cam = SimDevice.provision(tmp_path, recording={"pre_event_s": 0})
+    camera = Camera(cam)
+    camera.rec.input(InputEvent("record", True, 0.0))
+    packet_us, delay_us = 1024 / 48_000 * 1e6, 43_000
+    sent: list[int] = []
+    worst = 0.0
+    for f in camera_frames(0, 5 * FPS):
+        while (ts := round(len(sent) * packet_us)) <= f.timestamp_us - delay_us:
+            camera.rec.audio(AudioPacket(ts.to_bytes(8, "big"), ts, 1024))
+            sent.append(ts)
+        camera.rec.frame(f)
+        durable = [
+            int.from_bytes(a.data, "big")
+            for seg in cam.segments()
+            for a in cam.frames(seg)
+            if a.stream == STREAM_AUDIO
+        ]
+        if sent:
+            newest = durable[-1] if durable else -packet_us
+            worst = max(worst, sent[-1] - newest)
+    assert 0.8e6 < worst < 1e6  # record_interval_s is 1 s
+    camera.shut_down()
+    assert cam.verify().worst is Verdict.OK
 
 
 def press_and_record(cam: SimDevice, seconds: int) -> Camera:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hal.camera import EncodedFrame
+from recorder.evidence.media import STREAM_AUDIO, Frame
 from recorder.ringbuffer import RingBuffer
 
 FPS_US = 33_333
@@ -75,3 +76,36 @@ def test_a_stream_starting_mid_group_is_held_from_its_first_keyframe() -> None:
     for i in range(10):
         ring.push(EncodedFrame(b"x", i == 4, i * FPS_US))
     assert ring.discarded == 4 and len(ring) == 6
+
+
+@given(streams(), st.lists(st.integers(1, 800), min_size=1, max_size=50))
+@example(  # a packet's bytes, not a frame's, pass the cap: the oldest group must go then too
+    case=(
+        [EncodedFrame(bytes(500), True, 33_333), EncodedFrame(bytes(450), True, 66_666)],
+        10,
+        1000,
+    ),
+    packet_sizes=[40],
+)
+def test_audio_is_held_with_the_frames_of_its_time_and_counted_against_the_cap(
+    case: tuple[list[EncodedFrame], float, int], packet_sizes: list[int]
+) -> None:
+    """Audio packets (arriving after their frames, by the encoder's delay) are kept while the
+    frames of their time are, and their bytes count towards the cap."""
+    frames, duration, cap = case
+    ring = RingBuffer(duration, cap)
+    pushed: list[Frame] = []
+    for i, f in enumerate(frames):
+        ring.push(f)
+        packet = Frame(
+            STREAM_AUDIO, f.timestamp_us - 43_000, False, bytes(packet_sizes[i % len(packet_sizes)])
+        )
+        ring.push_sample(packet)
+        pushed.append(packet)
+        held = list(ring._frames)
+        samples = ring.samples()
+        oldest = held[0].timestamp_us if held else None
+        assert samples == [p for p in pushed if oldest is not None and p.pts_us >= oldest]
+        assert ring.nbytes == sum(len(x.data) for x in held) + sum(len(p.data) for p in samples)
+        if len([x for x in held if x.keyframe]) > 1:
+            assert ring.nbytes <= cap

@@ -6,6 +6,7 @@ import platform
 import sys
 import time
 
+from recorder.bench.audio import bench_audio
 from recorder.bench.camera import (
     bench_buffer_rss_fresh_process,
     bench_recorder_cpu,
@@ -41,6 +42,7 @@ def main() -> int:
     _print(f"Evidence path, {title}", bench_evidence(frames, fps, seconds))
     _print(f"Recorder, {title}, encoding excluded", bench_recorder_cpu(run, fps, 20))
     _print(f"GNSS samples (1 Hz), {title}, encoding excluded", bench_gnss_cpu(run, fps, 20))
+    _print(f"Sound (AAC-LC 48 kHz mono), {title}, encoding excluded", bench_audio(run, fps, 20))
     _print(f"Pre-event buffer, {title}", bench_buffer_rss_fresh_process())
     _print(f"Trigger latency, {title}", bench_trigger_latency(run, fps))
     _print(f"The camera's log at every file close, {title}", bench_log_cost(run, fps))
