@@ -8,10 +8,12 @@ STAMP   = $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# picamera2 for the tests comes without its dependencies (tests/picamera2-requirements.txt says why).
+$(STAMP): pyproject.toml tests/picamera2-requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps -r tests/picamera2-requirements.txt
 	touch $(STAMP)
 
 # System tools the tests drive for real (ffprobe, socat, picocom, systemd-analyze).

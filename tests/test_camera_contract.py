@@ -1,23 +1,32 @@
 """The camera contract, written once and run against every camera that can be built here.
 
-A maker takes a CameraSpec and returns an unstarted Camera. Only the simulator's is listed for
-now; the Pi backend's maker joins CAMERA_MAKERS when it exists (skipping where it cannot load).
+A maker takes a CameraSpec and returns an unstarted Camera. Listed: the simulator's, and the Pi
+backend's PiCamera on the real picamera2 from PyPI. Off a Pi that runs on stand-ins for
+libcamera and the kernel (tests/picamera2_off_pi.py), once as a Pi 4 (picamera2's
+H264Encoder, through V4L2) and once as a Pi 5 (its LibavH264Encoder, libx264 through PyAV); on
+a Pi, where the real libcamera imports, on the camera itself instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import pytest
 
 from hal.camera import Camera, EncodedFrame
 from hal.errors import DeviceError
+from hal.pi.camera import PiCamera
+from hal.pi.clock import PiClock
 from sim.camera import SimCamera
 from sim.clock import SimClock
 from sim.sink import CollectingSink
+from tests import picamera2_off_pi
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,47 @@ def make_sim_camera(spec: CameraSpec) -> Camera:
     )
 
 
-CAMERA_MAKERS: list[object] = [pytest.param(make_sim_camera, id="sim")]
+@contextlib.contextmanager
+def pi_platform(platform: str) -> Iterator[None]:
+    """picamera2 believes it runs on a Pi 4 ("vc4") or a Pi 5 ("pisp"); "real" leaves it be.
+
+    ``Picamera2.platform`` is what picamera2 itself probes from /dev/video* at import (this
+    machine has none, so VC4), and what PiCamera reads to choose the encoder.
+    """
+    if platform == "real":
+        yield
+        return
+    picamera2: Any = picamera2_off_pi.require()
+    saved = picamera2.Picamera2.platform
+    picamera2.Picamera2.platform = getattr(picamera2.Platform, platform.upper())
+    try:
+        yield
+    finally:
+        picamera2.Picamera2.platform = saved
+
+
+def make_pi_camera(spec: CameraSpec, platform: str = "pisp", *, clock: Any = None) -> PiCamera:
+    """PiCamera on the real picamera2; ``platform`` as :func:`pi_platform` takes it."""
+    with pi_platform(platform):
+        return PiCamera(
+            clock=clock if clock is not None else PiClock(),
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            bitrate=spec.bitrate,
+            keyframe_interval_s=spec.keyframe_interval_s,
+            device_id="CONTRACT",
+        )
+
+
+# (platform, test id): the Pi camera's parameters, here or on a Pi
+PI_PLATFORMS = (
+    [("vc4", "pi4-h264"), ("pisp", "pi5-libav")] if picamera2_off_pi.STUBBED else [("real", "pi")]
+)
+CAMERA_MAKERS: list[object] = [
+    pytest.param(make_sim_camera, id="sim"),
+    *(pytest.param(functools.partial(make_pi_camera, platform=p), id=i) for p, i in PI_PLATFORMS),
+]
 
 SPEC = CameraSpec()
 RUN = 3 * SPEC.gop + 5  # frames per run: three keyframe intervals and a bit

@@ -521,7 +521,10 @@ STACK = textwrap.dedent(
     from sim.camera import SimCamera
     from sim.clock import SimClock
     from sim.sink import CollectingSink
-    from tests.fake_picamera2 import make_module
+    from tests import picamera2_off_pi  # the real picamera2, on stand-ins for libcamera
+
+    picamera2 = picamera2_off_pi.require()
+    picamera2.Picamera2.platform = picamera2.Platform.PISP  # a Pi 5: libx264 through PyAV
 
     Ed25519PrivateKey.generate().sign(b"x")
     import sqlite3, tempfile  # the witness's state, in WAL mode as it keeps it
@@ -537,7 +540,7 @@ STACK = textwrap.dedent(
         SimCamera(clock=SimClock(), width=320, height=240, fps=30, bitrate=300_000,
                   keyframe_interval_s=1, device_id="X"),
         PiCamera(clock=PiClock(), width=320, height=240, fps=30, bitrate=300_000,
-                 keyframe_interval_s=1, device_id="X", picamera2_module=make_module("pisp")),
+                 keyframe_interval_s=1, device_id="X"),
     ]
     decoder = av.CodecContext.create("h264", "r")
     for cam in cams:

@@ -41,8 +41,8 @@ class PiBackend(Backend):
     """Builds the Pi's devices.
 
     ``picamera2_module``, ``pin_factory``, ``smbus`` and ``alsaaudio_module`` replace the real
-    libraries (tests pass a fake picamera2, gpiozero's MockFactory, a fake bus and a fake
-    alsaaudio); ``clock`` replaces PiClock.
+    libraries (tests pass gpiozero's MockFactory, a fake bus and a fake alsaaudio, and run the
+    real picamera2); ``clock`` replaces PiClock.
     """
 
     name = "pi"

@@ -10,9 +10,11 @@ Pipeline, per start::
 - **Configuration**: ``create_video_configuration(main={"size": (w, h), "format": "YUV420"},
   controls={"FrameRate": fps})``. YUV420 is what both encoders take without conversion, and its
   first ``h`` rows are the luma plane the watermark is drawn into.
-- **Encoder**: ``H264Encoder(bitrate, repeat=True, iperiod=gop)`` on the Pi 4 / Zero 2 W video
-  engine. The Pi 5 has none; there ``LibavH264Encoder`` (libx264 through PyAV) with the same
-  settings. The platform is read the way picamera2 documents it, ``Picamera2.platform ==
+- **Encoder**: ``H264Encoder(bitrate, repeat=True, iperiod=gop, framerate=fps)`` on the Pi 4 /
+  Zero 2 W video engine. The Pi 5 has none; there ``LibavH264Encoder`` (libx264 through PyAV)
+  with the same settings. ``framerate`` is given to both: left unset, picamera2 tells the V4L2
+  encoder 30 fps whatever the camera runs at, and the encoder picks its H.264 level from it.
+  The platform is read the way picamera2 documents it, ``Picamera2.platform ==
   Platform.PISP``; a picamera2 too old to have ``platform`` predates the Pi 5, so it means VC4.
   ``repeat=True`` puts SPS/PPS in front of every keyframe, ``iperiod`` spaces keyframes exactly
   (libx264 runs with picamera2's "ultrafast" preset, which turns scene-cut keyframes off).
@@ -143,9 +145,10 @@ class _Caption:
 class PiCamera(Camera):
     """The camera module on a Raspberry Pi, as H.264 access units with a burnt-in watermark.
 
-    ``picamera2_module`` replaces ``import picamera2`` (tests pass a fake that follows picamera2's
-    documented API). Opening fails with BackendError when picamera2 cannot be imported and with
-    DeviceError when there is no camera or it refuses the size or frame rate.
+    ``picamera2_module`` replaces ``import picamera2`` (the tests import the real one, on
+    stand-ins for libcamera and the kernel). Opening fails with BackendError when picamera2
+    cannot be imported and with DeviceError when there is no camera or it refuses the size or
+    frame rate.
     """
 
     def __init__(
@@ -252,11 +255,8 @@ class PiCamera(Camera):
 
     def _new_encoder(self) -> Any:
         encoders = _submodule(self._pc2, "encoders")
-        if self.software_encoder:
-            return encoders.LibavH264Encoder(
-                bitrate=self._bitrate, repeat=True, iperiod=self._gop, framerate=self.fps
-            )
-        return encoders.H264Encoder(bitrate=self._bitrate, repeat=True, iperiod=self._gop)
+        cls = encoders.LibavH264Encoder if self.software_encoder else encoders.H264Encoder
+        return cls(bitrate=self._bitrate, repeat=True, iperiod=self._gop, framerate=self.fps)
 
     def _detach(self) -> None:
         with self._lock:
