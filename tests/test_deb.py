@@ -87,7 +87,10 @@ def test_it_claims_no_dependency_bookworm_cannot_satisfy(deb: Deb) -> None:
     # python3-jinja2: Bookworm has 3.1.2, which the venv (it sees the system's packages) uses
     assert depends == {"python3:any", "python3-jinja2", "python3-venv", "systemd"}
     recommends = {d.strip() for d in deb.field("Recommends").split(",")}
-    assert recommends == {"python3-picamera2", "python3-lgpio", "python3-smbus2"}
+    assert recommends == {"python3-picamera2", "python3-lgpio", "python3-smbus2", "libasound2"}
+    # What bodycam-setup-venv needs to build pyalsaaudio, which PyPI has as source only.
+    suggests = {d.strip() for d in deb.field("Suggests").split(",")}
+    assert suggests == {"gcc", "libc6-dev", "python3-dev", "libasound2-dev"}
 
 
 def test_the_configuration_is_a_conffile_for_the_pi_backend(deb: Deb) -> None:
@@ -147,7 +150,8 @@ def test_the_user_exists_before_its_directories_are_made(deb: Deb) -> None:
     sysusers = (deb.root / "usr/lib/sysusers.d/bodycam.conf").read_text()
     lines = [line.split() for line in sysusers.splitlines() if line and not line.startswith("#")]
     assert lines[0][:2] == ["u", "bodycam"]
-    assert {line[2] for line in lines if line[0] == "m"} == {"video", "gpio", "dialout", "i2c"}
+    groups = {line[2] for line in lines if line[0] == "m"}
+    assert groups == {"video", "gpio", "dialout", "i2c", "audio"}
     tmpfiles = (deb.root / "usr/lib/tmpfiles.d/bodycam.conf").read_text()
     for d in ("/var/lib/bodycam", "/var/lib/bodycam/state", "/var/lib/bodycam/evidence"):
         assert re.search(rf"^d {re.escape(d)}\s+0700 bodycam bodycam -$", tmpfiles, re.M), d

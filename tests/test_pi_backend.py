@@ -34,11 +34,13 @@ from hal.pi.backend import PiBackend
 from hal.pi.battery import MAX17048_ADDRESS, Max17048Battery
 from hal.pi.clock import PiClock
 from hal.pi.gpio import open_gpio, open_pin_factory
+from hal.pi.microphone import PiMicrophone
 from hal.registry import load_backend
 from recorder.evidence.keys import generate
 from sim.clock import SimClock
 from sim.sink import CollectingSink
 from tests import picamera2_off_pi
+from tests.fake_alsaaudio import FakeAlsa
 from tests.test_camera_contract import SPEC, CameraSpec, make_pi_camera, pi_platform, run
 
 off_pi = pytest.mark.skipif(
@@ -427,3 +429,40 @@ def test_a_device_that_fails_to_open_closes_the_ones_before_it(tmp_path: Path) -
     squatter.close()
     assert sensor().acquisitions == opened + 1, "the camera was opened"
     assert not sensor().acquired, "and released again"
+
+
+@off_pi
+def test_create_builds_the_microphone_from_the_audio_settings_and_opens_nothing(
+    tmp_path: Path,
+) -> None:
+    settings = pi_settings(tmp_path)
+    settings.audio_device, settings.audio_bitrate = "hw:CARD=adau7002,DEV=0", 96_000
+    generate("device", settings.state_dir)
+    alsa = FakeAlsa(SimClock())  # no device plugged in: a fault at start, never at create
+    backend = PiBackend(
+        pin_factory=MockFactory(), smbus=FakeSMBus({}), alsaaudio_module=alsa.module
+    )
+    with pi_platform("vc4"):
+        devices = backend.create(settings)
+    try:
+        mic = devices.microphone
+        assert isinstance(mic, PiMicrophone)
+        assert (mic.device, mic.format.bitrate) == ("hw:CARD=adau7002,DEV=0", 96_000)
+        assert alsa.pcms == [] and mic.fault is None
+        mic.start(CollectingSink())
+        assert "No such device [hw:CARD=adau7002,DEV=0]" in str(mic.fault)
+        assert run(devices.camera, 3)[0].keyframe  # video goes on without it
+    finally:
+        devices.close()
+
+
+@off_pi
+def test_with_audio_off_there_is_no_microphone(tmp_path: Path) -> None:
+    settings = pi_settings(tmp_path)
+    settings.audio = False
+    generate("device", settings.state_dir)
+    backend = PiBackend(pin_factory=MockFactory(), smbus=FakeSMBus({}))
+    with pi_platform("vc4"):
+        devices = backend.create(settings)
+    devices.close()
+    assert devices.microphone is None

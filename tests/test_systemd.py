@@ -118,7 +118,9 @@ def test_the_units_verify_without_a_single_warning(tmp_path: Path) -> None:
 
 
 @needs_analyze
-def test_the_daemon_may_open_only_the_camera_gpio_i2c_and_serial_devices(tmp_path: Path) -> None:
+def test_the_daemon_may_open_only_the_camera_gpio_i2c_serial_and_sound_devices(
+    tmp_path: Path,
+) -> None:
     result = analyze("security", "--offline=true", str(SERVICE), cwd=tmp_path)
     (acl,) = [line for line in result.stdout.splitlines() if line.startswith("✗ DeviceAllow=")]
     allowed = set(re.findall(r"(char-\S+):(r|rw)\b", acl))
@@ -130,6 +132,7 @@ def test_the_daemon_may_open_only_the_camera_gpio_i2c_and_serial_devices(tmp_pat
         ("char-i2c", "rw"),
         ("char-ttyGS", "rw"),
         ("char-ttyAMA", "rw"),
+        ("char-alsa", "rw"),
     }
 
 
@@ -142,7 +145,7 @@ def test_the_daemon_unit_says_what_the_daemon_needs() -> None:
     assert s["Restart"] == ["on-failure"] and s["RestartPreventExitStatus"] == ["78"]
     assert s["TimeoutStopSec"] == ["10s"]
     assert (s["User"], s["Group"]) == (["bodycam"], ["bodycam"])
-    assert s["SupplementaryGroups"] == ["video gpio dialout i2c"]
+    assert s["SupplementaryGroups"] == ["video gpio dialout i2c audio"]
     assert (s["StateDirectory"], s["StateDirectoryMode"]) == (["bodycam"], ["0700"])
     assert s["ReadWritePaths"] == ["/var/lib/bodycam"]
     assert s["WorkingDirectory"] == ["/run/bodycam"] and s["RuntimeDirectory"] == ["bodycam"]

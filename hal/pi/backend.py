@@ -7,9 +7,10 @@ shows up as a BackendError naming the backend and the module when the devices ar
 Devices: PiCamera (picamera2), PiClock (system clock, timesyncd, RTC), GPIO inputs and
 indicators on gpiozero's LGPIOFactory with the pins of DeviceSettings, the MAX17048 fuel gauge
 on I2C bus 1 at 0x36, the GNSS receiver through gpsd (PiGnss; gpsd owns the UART), the
-evidence volume measured with statvfs, and the device key in
-``<state_dir>/device.key``. ``speed``, ``clock_never_set`` and ``storage_capacity_bytes`` are
-simulator settings and are ignored here.
+microphone on ALSA (PiMicrophone, pyalsaaudio: opened at its start, so a missing one is a
+fault then and never stops the others from opening), the evidence volume measured with
+statvfs, and the device key in ``<state_dir>/device.key``. ``speed``, ``clock_never_set`` and
+``storage_capacity_bytes`` are simulator settings and are ignored here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hal.pi.camera import PiCamera, import_picamera2
 from hal.pi.clock import PiClock
 from hal.pi.gnss import PiGnss
 from hal.pi.gpio import open_gpio, open_pin_factory
+from hal.pi.microphone import PiMicrophone
 from hal.storage import StatvfsStorage
 
 __all__ = ["I2C_BUS", "PiBackend"]
@@ -38,9 +40,9 @@ I2C_BUS = 1  # the header's I2C (GPIO 2 and 3)
 class PiBackend(Backend):
     """Builds the Pi's devices.
 
-    ``picamera2_module``, ``pin_factory`` and ``smbus`` replace the real libraries (tests pass
-    gpiozero's MockFactory and a fake bus, and run the real picamera2); ``clock`` replaces
-    PiClock.
+    ``picamera2_module``, ``pin_factory``, ``smbus`` and ``alsaaudio_module`` replace the real
+    libraries (tests pass gpiozero's MockFactory, a fake bus and a fake alsaaudio, and run the
+    real picamera2); ``clock`` replaces PiClock.
     """
 
     name = "pi"
@@ -52,11 +54,13 @@ class PiBackend(Backend):
         pin_factory: Any = None,
         smbus: Any = None,
         clock: PiClock | None = None,
+        alsaaudio_module: Any = None,
     ) -> None:
         self._picamera2 = picamera2_module
         self._pin_factory = pin_factory
         self._smbus = smbus
         self._clock = clock
+        self._alsaaudio = alsaaudio_module
 
     def create(self, settings: DeviceSettings) -> Devices:
         # Every library first, so a missing one fails before any device is opened.
@@ -89,6 +93,14 @@ class PiBackend(Backend):
             gnss = None
             if settings.gnss:
                 gnss = PiGnss(clock=clock, host=settings.gpsd_host, port=settings.gpsd_port)
+            microphone = None
+            if settings.audio:
+                microphone = PiMicrophone(
+                    clock=clock,
+                    device=settings.audio_device,
+                    bitrate=settings.audio_bitrate,
+                    alsaaudio_module=self._alsaaudio,
+                )
         except BaseException:
             for device in reversed(opened):
                 try:
@@ -105,6 +117,7 @@ class PiBackend(Backend):
             storage=StatvfsStorage(settings.evidence_dir),
             keystore=keystore,
             gnss=gnss,
+            microphone=microphone,
         )
 
 
