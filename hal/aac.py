@@ -68,6 +68,7 @@ class AacCapture:
         """The sample count of ``_pending[0]``."""
         self._stamps: deque[tuple[int, float]] = deque()
         """(frame's first sample, its timestamp) of the frames given to the encoder."""
+        self._drained = False
 
     @property
     def timing(self) -> Timing | None:
@@ -81,6 +82,8 @@ class AacCapture:
         n = len(pcm)
         if n == 0:
             return []
+        if self._drained:
+            raise ValueError("the capture was flushed: restart() begins a new stream")
         first = self._clock.samples
         ts = self._clock.observe(n, now_us, delay)
         block = np.zeros(n, np.float32) if muted else np.asarray(pcm, np.float32).reshape(n)
@@ -129,5 +132,9 @@ class AacCapture:
         return out
 
     def flush(self) -> list[AudioPacket]:
-        """Drain the encoder (the end of capture): its held packets; a partial frame is lost."""
+        """Drain the encoder (the end of capture): its held packets; a partial frame is lost.
+        Safe to call again (nothing more comes); :meth:`restart` begins a new stream."""
+        if self._drained:
+            return []
+        self._drained = True
         return self._encode(None)

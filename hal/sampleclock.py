@@ -6,7 +6,8 @@ anchor drifts with the microphone's crystal (tens of ppm: 50 ppm is 30 ms in ten
 This does what a careful capture pipeline does instead:
 
 - **One clock.** Every observation is taken on the backend's monotonic clock, the one the
-  camera stamps its frames with (CLOCK_BOOTTIME on the Pi, the virtual clock in the simulator).
+  camera stamps its frames with (``Clock.monotonic()``: CLOCK_MONOTONIC on the Pi, which a Pi
+  that never suspends keeps equal to CLOCK_BOOTTIME; the virtual clock in the simulator).
 - **Count samples, and see where they were.** At each read the backend says how many samples it
   got and how many the device still holds (its buffered delay). The block's first sample was
   captured then at ``now - (delay + n) / rate``, give or take how late the read ran.

@@ -283,7 +283,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "an ALSA PCM name of 1-100 printable characters, such as default, hw:CARD=sndrpii2s,0 "
             "or plughw:1,0",
             lambda v: 1 <= len(v) <= 100 and v.isprintable() and not v.isspace(),
-            "The ALSA capture device (`arecord -L` lists them). Pi only.",
+            "The ALSA capture device, by its card's name, not its number (`arecord -l`): "
+            "`plughw:CARD=adau7002,DEV=0` for the I2S microphone of install-pi.md 5b (the "
+            "package's bodycam.toml names it), `plughw:CARD=<name>,DEV=0` for a USB one; "
+            "`plughw:` converts a format or rate the daemon does not take, `hw:` must give "
+            "48 kHz. `default` on a Pi OS Lite card is HDMI, which has no capture. Pi only.",
         ),
         "bitrate": Key(
             64_000,

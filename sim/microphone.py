@@ -66,6 +66,8 @@ class SimMicrophone(Microphone):
         self._k = 0
         self._missing_until = -math.inf
         self._used = False
+        self.samples_taken = 0
+        """Samples taken from the (simulated) device since the microphone was made."""
         self.history: list[tuple[float, str, object]] = []
 
     @property
@@ -110,6 +112,15 @@ class SimMicrophone(Microphone):
                 self._generation += 1  # the pending read is lost with its samples
                 gen = self._generation
                 self._clock.call_at(now + seconds, lambda: self._recover(gen, overrun=True))
+
+    def plug_in(self) -> None:
+        """A missing device is back now (the backend finds it at its next try)."""
+        self._missing_until = -math.inf
+
+    def captured_at(self, sample: int) -> float:
+        """The true (virtual) time at which sample ``sample`` of the current capture (0: the
+        first since the last start, overrun or reopening) was taken."""
+        return self._t0 + sample / self._true_rate
 
     # -- Microphone hooks ---------------------------------------------------------------------
 
@@ -178,6 +189,7 @@ class SimMicrophone(Microphone):
             pcm = self.sound.render(start, PERIOD, rate)
             packets = self._capture.feed(pcm, now * 1e6, held, muted=self._muted)
             self._k += PERIOD
+            self.samples_taken += PERIOD
             for packet in packets:
                 self._deliver(packet)
             self._schedule(gen)

@@ -21,6 +21,7 @@ from hal.errors import DeviceError
 from hal.microphone import AudioPacket, Microphone
 from hal.pi.microphone import PERIOD_FRAMES, PERIODS, PiMicrophone
 from sim.clock import SimClock
+from sim.microphone import SimMicrophone
 from tests.fake_alsaaudio import Card, FakeAlsa
 
 RATE = 48_000
@@ -116,14 +117,41 @@ class PiRig:
         self.alsa.advance(0.1)  # a read in progress returns, and the thread closes the device
 
 
-def make_pi_rig(spec: MicSpec) -> MicRig:
-    return PiRig(spec)
+# -- the simulator's microphone ------------------------------------------------------------------
+
+
+class SimRig:
+    """SimMicrophone on the SimClock's timers: 20 ms periods read up to 4 ms late."""
+
+    def __init__(self, spec: MicSpec) -> None:
+        self.clock = SimClock()
+        self.mic = SimMicrophone(clock=self.clock, bitrate=spec.bitrate, skew_ppm=spec.skew_ppm)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    def captured_us(self, sample: int) -> float:
+        return self.mic.captured_at(sample) * 1e6
+
+    def samples_taken(self) -> int:
+        return self.mic.samples_taken
+
+    def overrun(self) -> None:
+        self.mic.fail("overrun", 0.5)
+
+    def remove(self) -> None:
+        self.mic.fail("missing", 1e9)
+
+    def restore(self) -> None:
+        self.mic.plug_in()
+
+    def close(self) -> None:
+        self.mic.close()
 
 
 MIC_MAKERS: list[object] = [
-    pytest.param(make_pi_rig, id="pi-fake-alsa"),
-    # >>> "sim": the simulator's microphone (sim/microphone.py) goes here, as
-    #     pytest.param(make_sim_rig, id="sim"), with a make_sim_rig(spec) -> MicRig. <<<
+    pytest.param(PiRig, id="pi-fake-alsa"),
+    pytest.param(SimRig, id="sim"),
 ]
 
 
