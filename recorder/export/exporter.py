@@ -25,10 +25,11 @@ from recorder.evidence.chain import FileCheck, Report, verify_dir
 from recorder.evidence.errors import DecryptError, EvidenceError, NoRecipientError
 from recorder.evidence.header import Kind
 from recorder.evidence.keys import fingerprint, raw_public
-from recorder.evidence.media import STREAM_VIDEO, Frame, decode_frames
+from recorder.evidence.media import STREAM_AUDIO, STREAM_VIDEO, Frame, decode_frames
 from recorder.evidence.reader import Verdict, decrypt_file
 from recorder.evidence.source import Source
 from recorder.evidence.text import printable
+from recorder.export.audio import AudioPlan, audio_facts, audio_text, plan_audio
 from recorder.export.location import (
     FixCollector,
     first_fix_ahead,
@@ -120,10 +121,13 @@ def _frames(
     identity: X25519PrivateKey,
     progress: Callable[[int], None],
     spans: dict[int, tuple[int, int]],
+    audio: AudioPlan,
 ) -> Iterator[Frame]:
     """The recording's frames, segment after segment; ``spans`` learns each segment's first and
-    last video pts as they go by."""
+    last video pts as they go by. The audio of a segment whose format is not the track's is
+    left out, and counted in ``audio.dropped``."""
     for seg in rec.segments:
+        keep_audio = audio.keeps(seg.seq)
         try:
             with seg.entry.open() as f:
                 reader, plaintexts = decrypt_file(f, device_pub, identity)
@@ -132,6 +136,9 @@ def _frames(
                         if frame.stream == STREAM_VIDEO:
                             first = spans.get(seg.seq, (frame.pts_us, 0))[0]
                             spans[seg.seq] = (first, frame.pts_us)
+                        elif frame.stream == STREAM_AUDIO and not keep_audio:
+                            audio.dropped[seg.seq] += 1
+                            continue
                         yield frame
                     progress(len(pt))
         except OSError as e:  # removed, or the store stopped answering, since it was verified
@@ -194,6 +201,7 @@ def export(
         if progress:
             progress(done, total)
 
+    events = _audit_events(verification)
     exported: dict[int, tuple[int, int]] = {}
     by_recording: dict[str, dict[int, tuple[int, int]]] = {}
     for rec in layout.recordings:
@@ -213,17 +221,19 @@ def export(
         )
         mp4: Mp4Result | None = None
         located = FixCollector(())
+        sound = plan_audio(rec.segments)
         if not rec.segments:
             error = f"none of its segments ({rec.span}) is here"
         else:
             try:
-                located = FixCollector(_frames(rec, device_pub, identity, advance, spans))
+                located = FixCollector(_frames(rec, device_pub, identity, advance, spans, sound))
                 first_fix, frames = first_fix_ahead(iter(located))
                 if first_fix is not None:
                     tags["location"] = iso6709(first_fix)
                 mp4 = remux_to_mp4(
                     frames,
                     path,
+                    audio=sound.track,
                     creation_time=start if meta.get("clock_set", False) else None,
                     metadata=tags,
                 )
@@ -241,6 +251,7 @@ def export(
             file_span = (mp4.first_pts_us, mp4.duration_s) if mp4 else None
             time_hole(hole, layout, spans, file_span)
         output = _output(rec, verdict, path, mp4, error, spans)
+        output["audio"] = audio_facts(sound, mp4, output, events, spans)
         output |= _location(located, path, f"{meta.get('device_id', '?')} {rec.recording_id}")
         if (cut := power_cut(rec, layout, by_recording)) is not None:
             output["resumes"] = cut
@@ -248,7 +259,7 @@ def export(
     for hole in layout.unattributed:
         time_hole(hole, layout, exported)
     result.unattributed = layout.unattributed
-    result.audit_events = _export_audit(verification, out_dir)
+    result.audit_events = _export_audit(events, out_dir)
     _write_reports(result, out_dir, identity, device_pub)
     return result
 
@@ -311,16 +322,18 @@ def _location(located: FixCollector, mp4: Path, name: str) -> dict[str, Any]:
     return out
 
 
-def _export_audit(report: Report, out_dir: Path) -> int:
-    """Write the verified audit events, oldest first, as JSON lines."""
+def _audit_events(report: Report) -> list[dict[str, Any]]:
+    """The verified audit events, oldest first, each with its ``audit_seq``."""
     logs = [c for c in report.checks if c.outcome.header and c.outcome.header.kind is Kind.AUDIT]
-    n = 0
+    return [{"audit_seq": c.seq, **e} for c in sorted(logs, key=lambda c: c.seq) for e in c.events]
+
+
+def _export_audit(events: list[dict[str, Any]], out_dir: Path) -> int:
+    """Write the verified audit events as JSON lines."""
     with (out_dir / "audit.jsonl").open("w") as f:
-        for c in sorted(logs, key=lambda c: c.seq):
-            for e in c.events:
-                f.write(json.dumps({"audit_seq": c.seq, **e}, sort_keys=True) + "\n")
-                n += 1
-    return n
+        for e in events:
+            f.write(json.dumps(e, sort_keys=True) + "\n")
+    return len(events)
 
 
 def _write_reports(
@@ -382,6 +395,8 @@ def render_text(doc: dict[str, Any]) -> str:
         lines += [f"    because:      {printable(r)}" for r in o["reasons"]]
         for h in o["holes"]:
             lines += _hole_text(h)
+        if o.get("audio") is not None:
+            lines += audio_text(o["audio"])
         lines += [f"    note:         {printable(n)}" for n in o["notes"]]
     if doc["unattributed_holes"]:
         lines += [
