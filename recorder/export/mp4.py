@@ -48,7 +48,9 @@ gigabytes never holds more than a few frames in memory. Video and audio are muxe
 FFmpeg's interleaving queue (``mux_one``), so the file is interleaved by time for progressive
 playback; while one track has no packet yet (the audio of a pre-roll kept without sound), that
 queue holds at most FFmpeg's ``max_interleave_delta`` (10 s) of the other. The ``moov`` box is
-moved to the front (``faststart``).
+moved to the front (``faststart``). The movie's timescale is 1/1,000,000 s, as the video's:
+the audio track's start (an empty edit, when it starts after the video) is measured in it, and
+FFmpeg's default of 1/1000 s would move the whole track by up to half a millisecond.
 """
 
 from __future__ import annotations
@@ -86,6 +88,13 @@ GAP_FRAMES = 1.5
 
 _TIME_BASE = Fraction(1, 1_000_000)  # pts_us units; the MP4 track timescale becomes 1 MHz
 _LAST_DURATION_WINDOW = 31  # the last frame's duration is the median of this many recent gaps
+_MUXER_OPTIONS = {
+    "movflags": "+faststart",
+    # A track that starts after file time 0 (the sound) begins with an empty edit measured in
+    # the movie's timescale, 1/1000 s by default: the track would then start up to 0.5 ms from
+    # its recorded time. In microseconds, as the video, it is exact to the sample.
+    "movie_timescale": "1000000",
+}
 _EARLY_AUDIO = 4096
 """Audio packets (about 90 s at 48 kHz) held while the first keyframe is sought; older ones
 are dropped (they would be before it in any recording the camera writes)."""
@@ -260,9 +269,7 @@ def remux_to_mp4(
         )
     info = _probe_keyframe(first)
 
-    container = av.open(
-        str(out_path), "w", format="mp4", container_options={"movflags": "+faststart"}
-    )
+    container = av.open(str(out_path), "w", format="mp4", container_options=_MUXER_OPTIONS)
     try:
         container.metadata.update(tags)
         stream = container.add_mux_stream(
