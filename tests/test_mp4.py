@@ -17,13 +17,16 @@ from typing import Any
 import av
 import pytest
 
-from recorder.evidence.media import STREAM_SENSOR, Frame
+from recorder.evidence.media import STREAM_AUDIO, STREAM_SENSOR, Frame
+from recorder.export.aac import AudioTrack
+from recorder.export.avsync import clicks
 from recorder.export.mp4 import (
     DEFAULT_FRAME_DURATION_US,
     Mp4Result,
     RemuxError,
     remux_to_mp4,
 )
+from tests.avclip import click_packets, interleave
 from tests.h264 import NAL_IDR, NAL_PPS, NAL_SPS, annexb_nal_types, make_h264_frames, read_counter
 
 FRAME_US = 1e6 / 30
@@ -297,3 +300,221 @@ def test_long_timeline(tmp_path: Path) -> None:
     assert int(probe["nb_read_frames"]) == 40
     assert [p for p, _ in decode_mp4(result.path)] == [f.pts_us for f in frames]
     ffmpeg_decodes_cleanly(result.path)
+
+
+# --- audio: the recorded AAC packets as a second track -----------------------------------------
+
+START_US = 5_000_000
+
+
+def _av_clip(
+    seconds: float = 3.0, *, audio_from: int = START_US - 300_000, clicks: tuple[int, ...] = ()
+) -> tuple[list[Frame], list[Frame], dict[str, Any]]:
+    """Video from START_US (30 fps, 160x120) and the sound from ``audio_from``."""
+    video = make_h264_frames(round(seconds * 30), start_pts_us=START_US)
+    audio, meta = click_packets(
+        seconds + (START_US - audio_from) / 1e6, start_us=audio_from, clicks_us=clicks, tone_hz=300
+    )
+    return video, audio, meta
+
+
+def ffprobe_audio(path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [_tool("ffprobe"), "-v", "error", "-select_streams", "a", "-show_streams", "-show_data"]
+        + ["-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    streams: list[dict[str, Any]] = json.loads(out.stdout)["streams"]
+    assert len(streams) == 1
+    return streams[0]
+
+
+def audio_packets(path: Path) -> list[tuple[int, int, bytes]]:
+    """(pts, duration, bytes) of every audio packet, in the track's time base (1/48000)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        assert stream.time_base == Fraction(1, 48_000)
+        return [
+            (int(p.pts), int(p.duration), bytes(p))
+            for p in container.demux(stream)
+            if p.size and p.pts is not None and p.duration is not None
+        ]
+
+
+def test_audio_is_the_recorded_packets_at_their_recorded_times(tmp_path: Path) -> None:
+    """Stream copy, and the recorded timestamps are the sync: every packet from the first video
+    frame on, byte for byte, at its recorded time less the first video frame's, in samples."""
+    video, audio, meta = _av_clip()
+    result = remux_to_mp4(
+        gen(interleave(video, audio)), tmp_path / "av.mp4", audio=AudioTrack.from_meta(meta)
+    )
+    kept = [f for f in audio if f.pts_us >= START_US]
+    assert result.audio_dropped_before_video == len(audio) - len(kept) > 0
+    assert (result.audio_packets, result.audio_gaps) == (len(kept), ())
+    assert (result.audio_first_pts_us, result.audio_last_pts_us) == (
+        kept[0].pts_us,
+        kept[-1].pts_us,
+    )
+    assert result.audio_duration_s == pytest.approx(
+        (kept[-1].pts_us - kept[0].pts_us) / 1e6 + 1024 / 48_000
+    )
+    assert result.skipped_other_streams == 0
+    check_file(result, video)  # the video is as before
+    packets = audio_packets(result.path)
+    assert [p[2] for p in packets] == [f.data for f in kept]
+    times = [round((f.pts_us - START_US) * 48_000 / 1e6) for f in kept]
+    assert [p[0] for p in packets] == times
+    assert [p[1] for p in packets] == [b - a for a, b in itertools.pairwise(times)] + [1024]
+    probe = ffprobe_audio(result.path)
+    assert (probe["codec_name"], probe["profile"], probe["channels"]) == ("aac", "LC", 1)
+    assert (probe["sample_rate"], probe["time_base"]) == ("48000", "1/48000")
+    assert float(probe["start_time"]) == pytest.approx(times[0] / 48_000, abs=1e-6)
+
+
+def test_the_decoder_configuration_is_the_one_the_header_gives(tmp_path: Path) -> None:
+    """The esds box carries the header's AudioSpecificConfig, not the one an encoder would make
+    (FFmpeg's aac encoder writes 118856e5 00, with an SBR sync extension; 1188 says AAC-LC,
+    48 kHz, mono, and nothing more, and decodes the same packets)."""
+    video, audio, meta = _av_clip(1.0)
+    assert meta["config"] == "118856e500"  # what the encoder makes, and the muxer would write
+    for config in ("1188", "118856e500"):
+        track = AudioTrack.from_meta(meta | {"config": config})
+        path = tmp_path / f"{config}.mp4"
+        remux_to_mp4(gen(interleave(video, audio)), path, audio=track)
+        probe = ffprobe_audio(path)
+        assert probe["extradata_size"] == len(config) // 2
+        dump = [ln.split(":", 1)[1].split("  ")[0] for ln in probe["extradata"].splitlines() if ln]
+        assert "".join("".join(dump).split()) == config  # ffprobe's hex dump of the esds config
+        with av.open(str(path)) as container:
+            assert container.streams.audio[0].codec_context.extradata == bytes.fromhex(config)
+        ffmpeg_decodes_cleanly(path)
+
+
+def test_a_click_is_heard_when_it_was_recorded(tmp_path: Path) -> None:
+    """Decoded from the file, the sound has its click where it was captured, to the sample's
+    precision, relative to the pictures."""
+    click = START_US + 1_234_567
+    video, audio, meta = _av_clip(clicks=(click,))
+    remux_to_mp4(
+        gen(interleave(video, audio)), tmp_path / "c.mp4", audio=AudioTrack.from_meta(meta)
+    )
+    [onset] = clicks(tmp_path / "c.mp4")
+    assert onset == pytest.approx((click - START_US) / 1e6, abs=1e-4)
+
+
+def test_audio_out_of_order_or_before_the_video_is_left_out_and_counted(tmp_path: Path) -> None:
+    video, audio, meta = _av_clip(1.0)
+    kept = [f for f in audio if f.pts_us >= START_US]
+    repeat = dataclasses.replace(kept[10], data=b"\x01\x02")  # the same time again
+    back = dataclasses.replace(kept[20], pts_us=kept[19].pts_us - 5)
+    frames = [*interleave(video, [*audio[:-1]]), repeat, back]
+    result = remux_to_mp4(gen(frames), tmp_path / "o.mp4", audio=AudioTrack.from_meta(meta))
+    assert result.audio_dropped_out_of_order == 2
+    assert result.audio_packets == len(kept) - 1
+    assert [p[2] for p in audio_packets(result.path)] == [f.data for f in kept[:-1]]
+
+
+def test_a_gap_in_the_sound_stays_a_gap_and_is_reported(tmp_path: Path) -> None:
+    """Packets lost in the middle: the next packet is at its recorded time, not closed up, the
+    packet before lasts until it, and the gap is reported; a jitter of under 1.5 frames is none."""
+    video, audio, meta = _av_clip()
+    kept = [f for f in audio if f.pts_us >= START_US]
+    shifted = [*kept[:30], *(dataclasses.replace(f, pts_us=f.pts_us + 9_000) for f in kept[30:])]
+    lost = [*shifted[:60], *shifted[70:]]
+    result = remux_to_mp4(
+        gen(interleave(video, lost)), tmp_path / "g.mp4", audio=AudioTrack.from_meta(meta)
+    )
+    assert result.audio_gaps == ((shifted[59].pts_us + 21_333, shifted[70].pts_us),)
+    packets = audio_packets(result.path)
+    assert packets[60][0] == round((shifted[70].pts_us - START_US) * 0.048)
+    assert packets[59][1] == packets[60][0] - packets[59][0] > 10 * 1024
+    ffmpeg_decodes_cleanly(result.path)
+
+
+def test_no_audio_track_without_packets_or_without_a_format(tmp_path: Path) -> None:
+    """A format with no packet gives a video-only file (the muxer writes no empty track); audio
+    frames with no format are skipped and counted, as other streams are."""
+    video, audio, meta = _av_clip(1.0)
+    silent = remux_to_mp4(gen(video), tmp_path / "a.mp4", audio=AudioTrack.from_meta(meta))
+    unknown = remux_to_mp4(gen(interleave(video, audio)), tmp_path / "b.mp4")
+    assert unknown.skipped_other_streams == len(audio)
+    for result in (silent, unknown):
+        assert (result.audio_packets, result.audio_first_pts_us) == (0, None)
+        check_file(result, video)  # ffprobe: one stream, the video
+        with av.open(str(result.path)) as container:
+            assert not container.streams.audio
+
+
+def _boxes(path: Path) -> list[str]:
+    """The top-level box types of an MP4 file, in order."""
+    data, pos, out = path.read_bytes(), 0, []
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        out.append(data[pos + 4 : pos + 8].decode())
+        if size == 1:
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        pos += size
+    return out
+
+
+def test_sound_after_a_silent_pre_roll_is_interleaved_for_progressive_playback(
+    tmp_path: Path,
+) -> None:
+    """The pre-roll without sound (pre_event_audio false), then both: moov first, and in the
+    file's byte order the two tracks never drift more than half a second apart once both run,
+    so a player reading from the front has each picture's sound at hand."""
+    video = make_h264_frames(1200)  # 40 s, from 0
+    trigger = 30_000_000 + 7
+    audio, meta = click_packets(10.0, start_us=trigger - 100_000, tone_hz=300)
+    audio = [f for f in audio if f.pts_us >= trigger]
+    result = remux_to_mp4(
+        gen(interleave(video, audio)), tmp_path / "p.mp4", audio=AudioTrack.from_meta(meta)
+    )
+    boxes = _boxes(result.path)
+    assert boxes[0] == "ftyp" and boxes.index("moov") < boxes.index("mdat")
+    probe = ffprobe_audio(result.path)
+    assert float(probe["start_time"]) == pytest.approx(audio[0].pts_us / 1e6, abs=1e-5)
+    with av.open(str(result.path)) as container:
+        packets = sorted(
+            (int(p.pos), p.stream.index, float(p.pts * p.time_base))
+            for p in container.demux()
+            if p.size and p.pos is not None and p.pts is not None and p.time_base is not None
+        )
+    assert {i for _, i, _ in packets} == {0, 1}
+    latest: dict[int, float] = {}
+    worst = 0.0
+    for _, index, t in packets:  # in the file's byte order
+        latest[index] = t
+        if len(latest) == 2:
+            worst = max(worst, abs(latest[0] - latest[1]))
+    assert worst < 0.5
+    ffmpeg_decodes_cleanly(result.path)
+
+
+def test_drifting_sound_keeps_its_recorded_times_over_two_hours(tmp_path: Path) -> None:
+    """A microphone 50 ppm fast, sound starting late in a two-hour file: every packet is at its
+    recorded time to the sample (never at the packet count's, which would be 30 ms off after ten
+    minutes), and the track's start (an empty edit, in 64-bit boxes past 71 minutes) too."""
+    video = [
+        dataclasses.replace(f, pts_us=i * 200_000_000) for i, f in enumerate(make_h264_frames(40))
+    ]  # 7800 s
+    _, audio, meta = _av_clip(1.0)
+    silent = audio[-1].data  # a packet of the quiet tone: any number of them decode
+    step = 1024 / 48_000 * 1e6 / (1 + 50e-6)  # the microphone's 1024 samples, in frames' time
+    first = 7_000_000_000 + 12_345
+    sound = [
+        Frame(STREAM_AUDIO, first + round(k * step), False, silent) for k in range(28_125)
+    ]  # ten minutes
+    result = remux_to_mp4(
+        gen(interleave(video, sound)), tmp_path / "d.mp4", audio=AudioTrack.from_meta(meta)
+    )
+    assert result.audio_packets == len(sound) and result.audio_gaps == ()
+    times = [round(f.pts_us * 48_000 / 1e6) for f in sound]
+    packets = audio_packets(result.path)
+    assert [p[0] for p in packets] == times
+    assert times[-1] - times[0] - 1024 * (len(sound) - 1) < -1400  # 30 ms less than counted
+    probe = ffprobe_audio(result.path)
+    assert float(probe["start_time"]) == pytest.approx(first / 1e6, abs=1e-5)
