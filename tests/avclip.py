@@ -99,7 +99,7 @@ def click_packets(
     burst = 0.8 * np.sin(2 * np.pi * 1000 * np.arange(width) / RATE)
     for c in clicks_us:
         at = round((c - start_us) * RATE / 1e6)
-        if 0 <= at and at + width <= n:
+        if at >= 0 and at + width <= n:
             pcm[at : at + width] = burst
     capture = AacCapture(bitrate=bitrate)
     packets = []

@@ -68,7 +68,9 @@ def test_measures_the_offsets_of_a_file_ffmpeg_made(tmp_path: Path) -> None:
     """FFmpeg's own muxer, edit lists and encoder priming: nothing of ours made this file."""
     path = tmp_path / "ffmpeg.mp4"
     frames = [30, 60, 90]
-    _ffmpeg_clip(path, frames, [n / 30 + ms / 1000 for n, ms in zip(frames, OFFSETS_MS)])
+    _ffmpeg_clip(
+        path, frames, [n / 30 + ms / 1000 for n, ms in zip(frames, OFFSETS_MS, strict=True)]
+    )
     report = measure(path)
     assert report.flashes == pytest.approx([1.0, 2.0, 3.0], abs=1e-9)
     assert report.offsets_ms == pytest.approx(list(OFFSETS_MS), abs=0.5)

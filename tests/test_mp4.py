@@ -320,8 +320,10 @@ def _av_clip(
 
 def ffprobe_audio(path: Path) -> dict[str, Any]:
     out = subprocess.run(
-        [_tool("ffprobe"), "-v", "error", "-select_streams", "a", "-show_streams", "-show_data"]
-        + ["-of", "json", str(path)],
+        [
+            *(_tool("ffprobe"), "-v", "error", "-select_streams", "a"),
+            *("-show_streams", "-show_data", "-of", "json", str(path)),
+        ],
         capture_output=True,
         text=True,
         check=True,

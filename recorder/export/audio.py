@@ -326,7 +326,7 @@ def audio_text(audio: dict[str, Any]) -> list[str]:
         lines.append(f"    {'MUTED:':<14}{at:.3f} s to {until:.3f} s: {m['reason']}")
     for n in audio["not_exported"]:
         lines.append(
-            f"    {'audio left out:':<14}segment #{n['seq']}: {n['packets']} packets; "
+            f"    {'NOT IN MP4:':<14}segment #{n['seq']}'s sound, {n['packets']} packets: "
             + printable(n["reason"])
         )
     for key, what in (

@@ -41,6 +41,8 @@ from recorder.evidence.records import RECORD_HEAD, RecordType, next_chain, recor
 from recorder.evidence.sensor import fix_sample
 from recorder.evidence.stream import PayloadCipher
 from recorder.evidence.writer import EvidenceFile, Signer
+from tests.avclip import click_packets, interleave
+from tests.h264 import make_h264_frames
 
 HERE = Path(__file__).resolve().parent
 
@@ -120,6 +122,25 @@ def plaintexts_with_fixes(n: int) -> list[bytes]:
     return out
 
 
+def plaintexts_with_audio() -> tuple[list[bytes], dict[str, object]]:
+    """3 records of a real recording, 0.3 s: 3 H.264 frames each (160x120, 30 fps, a keyframe
+    first), and among them the AAC-LC packets of a 440 Hz tone made as the camera makes them
+    (section 9.2), each after the video frames of its time plus the encoder's delay; and the
+    header's ``audio`` object for them. The pre-event sound is kept, so the sound starts with
+    the pictures."""
+    video = make_h264_frames(9, gop=9, start_pts_us=1_000_000)
+    sound, audio = click_packets(0.34, start_us=1_000_000 - 20_000, tone_hz=440)
+    sound = [f for f in sound if 1_000_000 <= f.pts_us < 1_300_000]
+    audio["pre_event_audio"] = True
+    frames = interleave(video, sound)
+    records: list[list[Frame]] = []
+    for f in frames:
+        if f.stream == 0 and (video.index(f) % 3 == 0):
+            records.append([])
+        records[-1].append(f)
+    return [encode_frames(r) for r in records], audio
+
+
 def build(
     *,
     kind: Kind = Kind.MEDIA,
@@ -127,6 +148,8 @@ def build(
     data: list[bytes] | None = None,
     finals: int = 1,
     signer: Signer | None = None,
+    meta: dict[str, object] | None = None,
+    frames: int = 3,
 ) -> bytes:
     data = plaintexts(3) if data is None else data
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,7 +160,9 @@ def build(
             seq=1,
             prev=Link.none(),
             signer=signer or Ed25519Signer(DEVICE),
-            meta=META if kind is Kind.MEDIA else {"device_id": "BC-TEST-0001", "boot_id": "b1"},
+            meta=(meta or META)
+            if kind is Kind.MEDIA
+            else {"device_id": "BC-TEST-0001", "boot_id": "b1"},
             recipients=(AGENCY.public_key(),) if kind is Kind.MEDIA else (),
             suite=suite,
             segment_id=fixed("segment id")[:16],
@@ -146,7 +171,7 @@ def build(
         for pt in data:
             f.append(pt)
         for k in range(finals):
-            summary = {"records": len(data) + k + 1, "frames": 3 * len(data), "reason": "stop"}
+            summary = {"records": len(data) + k + 1, "frames": frames * len(data), "reason": "stop"}
             f._write(RecordType.FINAL, [json.dumps(summary, sort_keys=True).encode()])
         f.abandon()
         return path.read_bytes()
@@ -265,6 +290,20 @@ def vectors() -> dict[str, tuple[dict[str, str], bytes]]:
                 "3 DATA records, each with a GNSS fix (stream 2) among its video frames",
             ),
             build(data=plaintexts_with_fixes(3)),
+        ),
+        "valid-with-audio": lambda: (
+            vec(
+                "OK",
+                4,
+                payload(plaintexts_with_audio()[0]),
+                "a real 0.3 s recording: 3 DATA records of H.264 frames (stream 0) with the "
+                "AAC-LC packets of their time (stream 1) among them; the header's meta has the "
+                "audio object; FINAL counts the video frames",
+            ),
+            build(
+                data=plaintexts_with_audio()[0],
+                meta=META | {"audio": plaintexts_with_audio()[1]},
+            ),
         ),
         "valid-chacha20": lambda: (
             vec("OK", 4, payload(pts), "the same with ChaCha20-Poly1305 (suite 2)"),
