@@ -7,6 +7,7 @@ them. Its click finder is checked to the sample on sound with no codec in the wa
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from fractions import Fraction
@@ -19,7 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from recorder.export.aac import AudioTrack
-from recorder.export.avsync import AvSyncError, _click_times, clicks, flashes, measure
+from recorder.export.avsync import AvSyncError, _click_times, clicks, flashes, main, measure
 from recorder.export.mp4 import remux_to_mp4
 from tests.avclip import RATE, click_packets, flash_frames, interleave
 from tests.profiles import examples
@@ -183,3 +184,21 @@ def test_a_gap_in_the_track_starts_the_search_anew() -> None:
     after = list(_frames(x, 3 * RATE))  # a 2 s gap
     found = list(_click_times(iter(before + after)))
     assert [round(t * RATE) for t in found] == [1000, 3 * RATE + 1000]
+
+
+def test_the_command_line_prints_the_offsets_or_why_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "remuxed.mp4"
+    _remuxed_clip(path, (15.0,))
+    assert main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "offset   +15.0" in out and "1 pairs, worst offset +15.0" in out
+    assert main([str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pairs"][0]["offset_ms"] == pytest.approx(
+        15, abs=0.25
+    )
+    assert main([str(tmp_path / "nowhere.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("avsync: ") and "cannot read it as a media file" in err
+    assert "Traceback" not in err

@@ -18,12 +18,18 @@ amplitude 0.8. So in a file whose sound is in sync, each click starts at its fla
 
 Both tracks are decoded by PyAV with their presentation times as the file gives them (edit
 lists applied), one frame at a time: nothing is held but a few seconds of sound.
+
+From a shell: ``python -m recorder.export.avsync FILE.mp4 [--json]`` prints each pair and the
+worst offset (exit 0), or why the file cannot be measured (exit 2).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,3 +230,49 @@ def _scan(x: np.ndarray, rate: int, final: bool) -> tuple[list[int], int]:
         if amp[n0] ** 2 / 2 >= _PURITY * energy[n0]:
             found.append(n0)
     return found, keep_from
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m recorder.export.avsync",
+        description="A/V offsets of an MP4, from its flashes and clicks (the simulator's clap).",
+    )
+    parser.add_argument("mp4", type=Path)
+    parser.add_argument("--max-offset-s", type=float, default=0.5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        report = measure(args.mp4, max_offset_s=args.max_offset_s)
+    except AvSyncError as e:
+        print(f"avsync: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        doc = {
+            "pairs": [
+                {"flash_s": p.flash_s, "click_s": p.click_s, "offset_ms": round(p.offset_ms, 3)}
+                for p in report.pairs
+            ],
+            "worst_ms": report.worst_ms,
+            "drift_ms_per_min": report.drift_ms_per_min,
+            "unpaired_flashes": report.unpaired_flashes,
+            "unpaired_clicks": report.unpaired_clicks,
+        }
+        print(json.dumps(doc, indent=2))
+        return 0
+    for p in report.pairs:
+        print(
+            f"flash {p.flash_s:10.3f} s  click {p.click_s:10.4f} s  offset {p.offset_ms:+8.2f} ms"
+        )
+    for f in report.unpaired_flashes:
+        print(f"flash {f:10.3f} s  no click within {args.max_offset_s} s")
+    for c in report.unpaired_clicks:
+        print(f"click {c:10.4f} s  no flash within {args.max_offset_s} s")
+    worst = "-" if report.worst_ms is None else f"{report.worst_ms:+.2f} ms"
+    drift = report.drift_ms_per_min
+    trend = "" if drift is None else f", trend {drift:+.3f} ms/min"
+    print(f"{len(report.pairs)} pairs, worst offset {worst}{trend}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

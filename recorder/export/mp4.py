@@ -147,7 +147,10 @@ class _AudioOut:
         self._track = track
         self._zero = zero
         self._time_base = Fraction(1, track.rate)
-        stream = container.add_stream("aac", rate=track.rate, layout="mono")
+        layout = {1: "mono", 2: "stereo"}.get(track.channels)
+        if layout is None:
+            raise RemuxError(f"{track.channels} audio channels: only mono or stereo")
+        stream = container.add_stream("aac", rate=track.rate, layout=layout)
         cc = stream.codec_context
         if track.bitrate:
             cc.bit_rate = track.bitrate
