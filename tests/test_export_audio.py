@@ -8,6 +8,7 @@ are read back.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
@@ -29,7 +30,7 @@ from recorder.evidence.media import STREAM_AUDIO, STREAM_VIDEO, Frame, decode_fr
 from recorder.evidence.reader import Verdict, decrypt_file
 from recorder.evidence.state import EvidenceStream
 from recorder.export.aac import AudioFormatError, AudioTrack
-from recorder.export.audio import AudioPlan, audio_facts, audio_text
+from recorder.export.audio import AudioPlan, audio_facts, audio_text, plan_audio
 from recorder.export.avsync import measure
 from recorder.export.exporter import export
 from recorder.export.mp4 import Mp4Result, remux_to_mp4
@@ -438,3 +439,36 @@ def test_the_audio_vector_is_a_real_recording_a_video_only_reader_also_reads(
     assert np.argmax(spectrum) * 48_000 / len(pcm[2048:]) == pytest.approx(440, abs=10)
     result = remux_to_mp4(iter(frames), tmp_path / "vector.mp4", audio=track)
     assert (result.frames, result.audio_packets) == (9, 14)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    audios=st.lists(
+        st.one_of(st.just(None), _audio_meta, _json).map(
+            lambda a: a | {"anchor_us": 1.5, "drift_ppm": True} if isinstance(a, dict) else a
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_the_track_is_the_first_valid_format_whatever_the_headers_hold(
+    audios: list[Any],
+) -> None:
+    """Each segment either gives its sound to the track (the first valid format's, and the
+    segments of the same format) or has a printable reason why not."""
+    headers = [(i + 1, {} if a is None else {"audio": a}) for i, a in enumerate(audios)]
+    plan = plan_audio(headers)
+    valid = []
+    for seq, meta in headers:
+        with contextlib.suppress(KeyError, AudioFormatError):
+            valid.append((seq, AudioTrack.from_meta(meta["audio"])))
+    assert plan.declared == any(a is not None for a in audios)
+    assert plan.track == (valid[0][1] if valid else None)
+    for seq, _ in headers:
+        if plan.keeps(seq):
+            assert plan.track is not None and seq in dict(valid)
+            assert dict(valid)[seq].config == plan.track.config
+        else:
+            assert plan.excluded[seq].isprintable()
+    for row in plan.timing:
+        assert row.get("anchor_us", 1.5) == 1.5 and "drift_ppm" not in row  # a bool is no number

@@ -37,7 +37,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from recorder.evidence.chain import FileCheck
 from recorder.evidence.text import printable
 from recorder.export.aac import AudioFormatError, AudioTrack
 from recorder.export.mp4 import GAP_FRAMES, Mp4Result
@@ -72,18 +71,17 @@ class AudioPlan:
         return self.track is not None and seq not in self.excluded
 
 
-def plan_audio(segments: list[FileCheck]) -> AudioPlan:
-    """The audio track of a recording from its segments' headers (in seq order)."""
+def plan_audio(headers: list[tuple[int, dict[str, Any]]]) -> AudioPlan:
+    """The audio track of a recording from its segments' ``(seq, header meta)``, in seq order."""
     plan = AudioPlan()
-    for seg in segments:
-        meta = seg.outcome.header.meta if seg.outcome.header else {}
+    for seq, meta in headers:
         if "audio" not in meta:
-            plan.excluded[seg.seq] = "its header declares no audio format"
+            plan.excluded[seq] = "its header declares no audio format"
             continue
         plan.declared = True
         raw = meta["audio"]
         if isinstance(raw, dict):
-            row = {"seq": seg.seq}
+            row = {"seq": seq}
             row |= {k: raw[k] for k in ("anchor_us", "drift_ppm") if _num(raw.get(k)) is not None}
             plan.timing.append(row)
             if plan.pre_event_audio is None and type(raw.get("pre_event_audio")) is bool:
@@ -91,12 +89,12 @@ def plan_audio(segments: list[FileCheck]) -> AudioPlan:
         try:
             track = AudioTrack.from_meta(raw)
         except AudioFormatError as e:
-            plan.excluded[seg.seq] = f"its header's audio format is not valid: {e}"
+            plan.excluded[seq] = f"its header's audio format is not valid: {e}"
             continue
         if plan.track is None:
             plan.track = track
         elif _decoded(track) != _decoded(plan.track):
-            plan.excluded[seg.seq] = (
+            plan.excluded[seq] = (
                 f"its format ({track.describe()}) is not the file's ({plan.track.describe()})"
             )
     return plan

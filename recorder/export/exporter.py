@@ -221,7 +221,9 @@ def export(
         )
         mp4: Mp4Result | None = None
         located = FixCollector(())
-        sound = plan_audio(rec.segments)
+        sound = plan_audio(
+            [(s.seq, s.outcome.header.meta) for s in rec.segments if s.outcome.header]
+        )
         if not rec.segments:
             error = f"none of its segments ({rec.span}) is here"
         else:
