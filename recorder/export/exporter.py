@@ -1,5 +1,6 @@
 """Verify, decrypt and export evidence (a directory, or a bucket prefix: any ``Source``): one MP4
-per recording event, and a report.
+per recording event, with its sound as a second track, and a report that says, among the rest,
+where each recording has no sound and why (``recorder.export.audio``).
 
 The export refuses anything worse than INCOMPLETE unless forced; a forced export marks both the
 report and the file names. Verification always runs first, and a record is decrypted only after it

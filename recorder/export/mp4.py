@@ -165,8 +165,9 @@ class _AudioOut:
         self.out_of_order = 0
 
     def _samples(self, pts_us: int) -> int:
-        """The recorded time in samples from file time 0, rounded (never counted)."""
-        return round((pts_us - self._zero) * self._track.rate / 1_000_000)
+        """The recorded time in samples from file time 0, rounded (never counted); in whole
+        numbers, so exact at any length."""
+        return (2 * (pts_us - self._zero) * self._track.rate + 1_000_000) // 2_000_000
 
     def add(self, f: Frame) -> None:
         if f.pts_us < self._zero:
