@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recorder.cli import main
 from recorder.evidence.audit import AuditLog
 from recorder.evidence.chain import verify_dir
 from recorder.evidence.keys import ed25519_public_key
@@ -37,6 +38,7 @@ from recorder.export.mp4 import Mp4Result, remux_to_mp4
 from tests.avclip import click_packets, flash_frames, interleave
 from tests.h264 import make_h264_frames
 from tests.profiles import examples
+from tests.simdevice import SimDevice, scenario
 from tests.test_vectors import load
 
 from .conftest import Device
@@ -472,3 +474,66 @@ def test_the_track_is_the_first_valid_format_whatever_the_headers_hold(
             assert plan.excluded[seq].isprintable()
     for row in plan.timing:
         assert row.get("anchor_us", 1.5) == 1.5 and "drift_ppm" not in row  # a bool is no number
+
+
+def test_the_simulators_export_is_in_sync_and_its_silences_are_explained(tmp_path: Path) -> None:
+    """The simulated camera records claps with a microphone 50 ppm fast, a mute and an unplugged
+    microphone: read from the MP4 alone, every clap heard is within a millisecond of its flash;
+    the flashes with no click are those of the pre-roll (no pre-event sound), the mute and the
+    fault, and the report says so."""
+    cam = SimDevice.provision(tmp_path / "cam")
+    steps = """
+        [sound]
+        claps_every = 3.0
+        skew_ppm = 50.0
+        [[step]]
+        at = 20.0
+        do = "press"
+        input = "record"
+        [[step]]
+        at = 20.2
+        do = "release"
+        input = "record"
+        [[step]]
+        at = 40.0
+        do = "hold"
+        input = "mute"
+        seconds = 0.2
+        [[step]]
+        at = 45.0
+        do = "hold"
+        input = "mute"
+        seconds = 0.2
+        [[step]]
+        at = 50.0
+        do = "mic_fail"
+        error = "missing"
+        seconds = 3.0
+        [[step]]
+        at = 68.0
+        do = "hold"
+        input = "record"
+        seconds = 3.5
+        """
+    cam.run(scenario(tmp_path / "s.toml", 75, steps))
+    out = tmp_path / "out"
+    keys = ["--agency-key", str(cam.root / "keys" / "agency.key")]
+    keys += ["--device-pub", str(cam.root / "state" / "device.pub")]
+    assert main(["export", str(cam.evidence), *keys, "--out", str(out)]) == 0
+    [o] = json.loads((out / "report.json").read_text())["outputs"]
+    sync = measure(out / o["file"])
+    assert len(sync.pairs) >= 12
+    assert max(map(abs, sync.offsets_ms)) < 1.0
+    audio = o["audio"]
+    trigger = audio["missing"][0]["in_file_s"][1]
+    [muted] = audio["muted"]
+    [gap] = [m for m in audio["missing"] if m["kind"] == "gap"]
+    assert audio["missing"][0]["kind"] == "policy" and len(audio["missing"]) == 2
+    assert [f["what"] for f in gap["faults"]][:1] == ["microphone"]
+    for flash in sync.unpaired_flashes:
+        assert (
+            flash < trigger
+            or muted["in_file_s"][0] <= flash <= muted["in_file_s"][1]
+            or gap["in_file_s"][0] <= flash <= gap["in_file_s"][1]
+        ), (flash, audio)
+    assert sync.unpaired_clicks == []

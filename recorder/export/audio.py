@@ -18,7 +18,7 @@ and a reason:
   (a microphone fault the whole time);
 - ``gap``: samples lost: more than 1.5 frames between two packets (an overrun or a fault), or
   from the trigger (or the start) to the first packet, or from the last packet to the end
-  (beyond the encoder's delay of two frames, by which a record's sound trails its pictures).
+  (beyond ``TAIL_S``: what the capture still held when the recording stopped).
 
 Each span lists the audit log's ``fault`` events whose ``what`` begins with ``microphone`` that
 fall in it (of the recording's boot: monotonic times compare only within one), and, for a span
@@ -42,11 +42,14 @@ from recorder.export.aac import AudioFormatError, AudioTrack
 from recorder.export.mp4 import GAP_FRAMES, Mp4Result
 from recorder.export.report.timeline import build_timeline
 
-__all__ = ["TAIL_FRAMES", "AudioPlan", "audio_facts", "audio_text", "plan_audio"]
+__all__ = ["TAIL_S", "AudioPlan", "audio_facts", "audio_text", "plan_audio"]
 
-TAIL_FRAMES = GAP_FRAMES + 2
-"""At the end, the sound may stop this many frames before the pictures: the encoder's delay
-(two frames, spec 9.2) and the gap rule's allowance."""
+TAIL_S = 0.25
+"""At the stop, the sound may end this long before the pictures without being called lost: a
+record's sound trails its pictures by what the capture holds (a read period, the samples
+gathered into an encoder frame, the encoder's delay of two frames: spec 9.2), and a recording
+stops with its pictures. On the simulator it is about 0.15 s, the last picture's length
+included."""
 MUTED = "muted (digital silence)"
 
 
@@ -175,7 +178,7 @@ def audio_facts(
         for a, b in mp4.audio_gaps:
             found.add(a, b, "gap", "samples lost between two packets (an overrun or a fault)")
         last_end = last + round(frame_us)
-        if end - last_end > TAIL_FRAMES * frame_us:
+        if end - last_end > TAIL_S * 1e6:
             found.add(last_end, end, "gap", "no sound after the last packet")
     facts["missing"] = found.rows
     return facts

@@ -6,7 +6,7 @@ and the sound has a click starting at exactly that frame's time, a 5 ms burst of
 amplitude 0.8. So in a file whose sound is in sync, each click starts at its flash.
 
 - A **flash** is a frame whose corner square (its inner half, away from the codec's ringing at
-  the edges) is white and even (mean luma >= 200, standard deviation <= 25), where the frame
+  the edges) is white and even (mean luma >= 215, standard deviation <= 20), where the frame
   before it was not: its time is the frame's presentation time.
 - A **click** is where a 5 ms window of the sound holds a 1 kHz tone of amplitude >= 0.4 that
   is at least 80 % of the window's energy (so speech or noise as loud is not taken for one). The
@@ -43,8 +43,8 @@ CLICK_S = 0.005
 _MIN_TONE = 0.4
 """The smallest 1 kHz amplitude taken for a click (the simulator's is 0.8)."""
 _PURITY = 0.8
-_WHITE = 200.0
-_EVEN = 25.0
+_WHITE = 215.0
+_EVEN = 20.0
 _MAX_SPAN = 3
 """A click's loud windows span about one window's length; a tone three times as long is none."""
 _BLOCK_S = 2.0
