@@ -40,7 +40,6 @@ from typing import Any
 from recorder.evidence.text import printable
 from recorder.export.aac import AudioFormatError, AudioTrack
 from recorder.export.mp4 import GAP_FRAMES, Mp4Result
-from recorder.export.report.timeline import build_timeline
 
 __all__ = ["TAIL_S", "AudioPlan", "audio_facts", "audio_text", "plan_audio"]
 
@@ -149,6 +148,8 @@ def audio_facts(
     if mp4.audio_first_pts_us is not None:
         at = (mp4.audio_first_pts_us - zero) / 1e6
         facts["in_file_s"] = [round(at, 6), round(at + mp4.audio_duration_s, 6)]
+    from recorder.export.report.timeline import build_timeline  # not on every command's import
+
     tl = build_timeline(output, events, {})
     facts["muted"] = [
         {"in_file_s": [round(s.t0, 6), round(s.t1, 6)], "reason": MUTED} for s in tl.of("mute")
