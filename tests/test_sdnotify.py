@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import threading
@@ -60,10 +61,24 @@ def test_the_daemon_says_ready_pings_and_says_stopping(tmp_path: Path) -> None:
     cam = SimDevice.provision(tmp_path)
     daemon = Daemon(cam.config)
     daemon.notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "100000"})
-    daemon.run(scenario(tmp_path / "s.toml", 20, ""))
-    messages = []
+    messages: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:  # as systemd does, all along: a datagram queue holds only a few
+        sock.settimeout(0.05)
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                messages.append(sock.recv(1000).decode())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        daemon.run(scenario(tmp_path / "s.toml", 20, ""))
+    finally:
+        done.set()
+        reader.join()
     sock.settimeout(0)
-    while True:
+    while True:  # what was sent before run() returned and the reader had not taken yet
         try:
             messages.append(sock.recv(1000).decode())
         except BlockingIOError:
