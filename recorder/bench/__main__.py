@@ -6,7 +6,7 @@ import platform
 import sys
 import time
 
-from recorder.bench.audio import bench_audio
+from recorder.bench.audio import bench_audio, bench_patrol_sync
 from recorder.bench.camera import (
     bench_buffer_rss_fresh_process,
     bench_recorder_cpu,
@@ -49,6 +49,7 @@ def main() -> int:
     _print("Simulator: the whole daemon on the sim backend", bench_sim_speed())
     _print("Shutdown with a console session open (sim backend)", bench_console_shutdown())
     _print("The case report, report.html, for the demo's patrol (make demo)", bench_report())
+    _print("A/V sync of the demo's patrol, from each exported MP4 alone", bench_patrol_sync())
     _print("Offload to a local Ceph RADOS Gateway (scripts/ceph-rgw)", bench_offload())
     _print(TITLE, bench_fleet())
     return 0
