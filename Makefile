@@ -22,6 +22,7 @@ tools:
 
 # CI's profile: the same Hypothesis examples every run (tests/profiles.py).
 test: venv tools
+	$(PY) -m pip install --quiet 'pyalsaaudio>=0.11'  # the Pi microphone's library, built here
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
 
 # Twenty times the examples, random: for a developer to run for longer, never in CI.
