@@ -1,7 +1,7 @@
 """Test helper: a clip whose sync is known, in the simulator's clap convention.
 
-- :func:`flash_frames`: real H.264 frames (libx264, SPS/PPS on every keyframe) of a dark, moving
-  picture; on the frames asked for, a white square fills the top-right corner, its side 1/8 of
+- :func:`flash_frames`: real H.264 frames (the simulator's libx264 session, SPS/PPS on every
+  keyframe) of a dark, moving picture; on the frames asked for, a white square fills the top-right corner, its side 1/8 of
   the width (what ``recorder.export.avsync`` looks for).
 - :func:`click_packets`: real AAC-LC packets as the camera makes them (:class:`hal.aac.AacCapture`,
   fed blocks of 10 ms stamped with the time each was read), with a click (5 ms of 1 kHz at 0.8)
@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from fractions import Fraction
 from typing import Any
 
-import av
 import numpy as np
 
 from hal.aac import AacCapture
 from recorder.evidence.media import STREAM_AUDIO, STREAM_VIDEO, Frame
+from sim.encoder import H264Encoder
 
 __all__ = ["RATE", "click_packets", "flash_frames", "interleave"]
 
@@ -31,36 +30,17 @@ _BLOCK = 480  # samples read at a time: 10 ms
 def _flash_frames(
     n: int, fps: int, start_pts_us: int, flashes: frozenset[int], width: int, height: int, gop: int
 ) -> tuple[Frame, ...]:
-    ctx = av.CodecContext.create("libx264", "w")
-    ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
-    ctx.time_base = Fraction(1, fps)
-    ctx.framerate = Fraction(fps, 1)
-    ctx.gop_size = gop
-    ctx.options = {
-        "preset": "ultrafast",
-        "tune": "zerolatency",
-        "x264-params": f"repeat-headers=1:scenecut=0:keyint={gop}:min-keyint={gop}",
-    }
-    ctx.open()
+    encoder = H264Encoder(width=width, height=height, fps=fps, bitrate=400_000, gop=gop)
     side = width // 8
     yy, xx = np.mgrid[0:height, 0:width]
     out: list[Frame] = []
-
-    def collect(packets: Iterable[av.Packet]) -> None:
-        for p in packets:
-            assert p.pts is not None
-            pts = start_pts_us + round(p.pts * 1e6 / fps)
-            out.append(Frame(STREAM_VIDEO, pts, bool(p.is_keyframe), bytes(p)))
-
     for i in range(n):
         y = ((xx + yy * 2 + i * 5) % 64 + 40).astype(np.uint8)  # dark, moving: 40..103
         if i in flashes:
             y[:side, width - side :] = 235
         chroma = np.full((height // 2, width), 128, np.uint8)
-        picture = av.VideoFrame.from_ndarray(np.concatenate([y, chroma]), format="yuv420p")
-        picture.pts = i
-        collect(ctx.encode(picture))
-    collect(ctx.encode(None))
+        for index, data, keyframe in encoder.encode(np.concatenate([y, chroma])):
+            out.append(Frame(STREAM_VIDEO, start_pts_us + round(index * 1e6 / fps), keyframe, data))
     assert [f.pts_us for f in out] == sorted(f.pts_us for f in out)
     return tuple(out)
 
