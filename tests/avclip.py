@@ -1,8 +1,8 @@
 """Test helper: a clip whose sync is known, in the simulator's clap convention.
 
 - :func:`flash_frames`: real H.264 frames (the simulator's libx264 session, SPS/PPS on every
-  keyframe) of a dark, moving picture; on the frames asked for, a white square fills the top-right corner, its side 1/8 of
-  the width (what ``recorder.export.avsync`` looks for).
+  keyframe) of a dark, moving picture; on the frames asked for, a white square fills the
+  top-right corner, its side 1/8 of the width (what ``recorder.export.avsync`` looks for).
 - :func:`click_packets`: real AAC-LC packets as the camera makes them (:class:`hal.aac.AacCapture`,
   fed blocks of 10 ms stamped with the time each was read), with a click (5 ms of 1 kHz at 0.8)
   starting at each time asked for, and the ``audio`` meta a header would carry (spec 9.2).
