@@ -22,9 +22,8 @@ import numpy as np
 
 from hal.aac import RATE, AacCapture
 from hal.camera import EncodedFrame
-from hal.inputs import InputEvent
 from hal.microphone import AudioPacket
-from recorder.bench.camera import _recorder, fresh, provisioned
+from recorder.bench.camera import provisioned, recording
 from recorder.bench.common import cpu_median
 from recorder.evidence.media import Frame
 from sim.sound import Soundscape
@@ -58,15 +57,7 @@ def bench_audio(frames: list[Frame], fps: int, seconds: int) -> list[tuple[str, 
     encoder_user, _ = cpu_median(lambda: _encode(pcm), repeats)
     packets = _encode(pcm)
     with tempfile.TemporaryDirectory(prefix="bodycam-bench-") as tmp:
-        cfg = provisioned(Path(tmp), recording={"pre_event_s": 5})
-        rec, devices = _recorder(cfg)
-        total = (7 + 2 * seconds * repeats) * fps
-        stream = iter(fresh(frames, total, fps))
-        for _ in range(6 * fps):
-            rec.frame(next(stream))
-        rec.input(InputEvent("record", True, (rec.counters.frames - 1) / fps))
-        rec.frame(next(stream))
-        assert rec.writer is not None
+        rec, devices, stream = recording(Path(tmp), frames, fps, (7 + 2 * seconds * repeats) * fps)
         per_frame = len(packets) / (seconds * fps)
 
         def batch(with_audio: bool) -> list[tuple[AudioPacket | EncodedFrame, ...]]:

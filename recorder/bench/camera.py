@@ -79,6 +79,22 @@ def _recorder(cfg: Config) -> tuple[Recorder, Any]:
     return rec, devices
 
 
+def recording(
+    root: Path, frames: list[Frame], fps: int, n: int
+) -> tuple[Recorder, Any, Iterator[EncodedFrame]]:
+    """A provisioned recorder with 6 s in its buffer, pressed into recording (the press
+    applied), and the rest of ``n`` fresh frames to give it."""
+    cfg = provisioned(root, recording={"pre_event_s": 5})
+    rec, devices = _recorder(cfg)
+    stream = iter(fresh(frames, n, fps))
+    for _ in range(6 * fps):
+        rec.frame(next(stream))
+    rec.input(InputEvent("record", True, (rec.counters.frames - 1) / fps))
+    rec.frame(next(stream))  # the press is applied: recording from here on
+    assert rec.writer is not None
+    return rec, devices, stream
+
+
 def bench_buffer_rss_fresh_process() -> list[tuple[str, str]]:
     """Run :func:`bench_buffer_rss` in a new interpreter, so freed memory cannot flatter it."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
@@ -162,14 +178,7 @@ def bench_recorder_cpu(frames: list[Frame], fps: int, seconds: int) -> list[tupl
     """The recorder's CPU per second of video while recording, encoding excluded."""
     repeats = 3
     with tempfile.TemporaryDirectory(prefix="bodycam-bench-") as tmp:
-        cfg = provisioned(Path(tmp), recording={"pre_event_s": 5})
-        rec, devices = _recorder(cfg)
-        stream = iter(fresh(frames, (7 + seconds * repeats) * fps, fps))
-        for _ in range(6 * fps):
-            rec.frame(next(stream))
-        rec.input(InputEvent("record", True, (rec.counters.frames - 1) / fps))
-        rec.frame(next(stream))  # the press is applied: recording from here on
-        assert rec.writer is not None
+        rec, devices, stream = recording(Path(tmp), frames, fps, (7 + seconds * repeats) * fps)
         batches = [[next(stream) for _ in range(seconds * fps)] for _ in range(repeats)]
         batches.reverse()  # popped from the end: oldest first
         plain = [list(fresh(frames, seconds * fps, fps)) for _ in range(repeats)]

@@ -15,8 +15,7 @@ import tempfile
 from pathlib import Path
 
 from hal.gnss import Fix
-from hal.inputs import InputEvent
-from recorder.bench.camera import _recorder, fresh, provisioned
+from recorder.bench.camera import recording
 from recorder.bench.common import cpu_median
 from recorder.evidence.media import Frame
 
@@ -41,15 +40,8 @@ def _fix(second: int) -> Fix:
 def bench_gnss_cpu(frames: list[Frame], fps: int, seconds: int) -> list[tuple[str, str]]:
     repeats = 5
     with tempfile.TemporaryDirectory(prefix="bodycam-bench-") as tmp:
-        cfg = provisioned(Path(tmp), recording={"pre_event_s": 5})
-        rec, devices = _recorder(cfg)
         total = (7 + 2 * seconds * repeats + seconds * repeats) * fps
-        stream = iter(fresh(frames, total, fps))
-        for _ in range(6 * fps):
-            rec.frame(next(stream))
-        rec.input(InputEvent("record", True, (rec.counters.frames - 1) / fps))
-        rec.frame(next(stream))
-        assert rec.writer is not None
+        rec, devices, stream = recording(Path(tmp), frames, fps, total)
         clock = {"second": (rec.counters.frames + fps - 1) // fps}
 
         def run(with_fixes: bool) -> None:
