@@ -72,6 +72,11 @@ def _num(value: Any) -> float | None:
     return float(value) if ok else None
 
 
+def _rows(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list; nothing from anything else."""
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+
+
 def _span(value: Any) -> tuple[float, float] | None:
     """An ``in_file_s`` pair of numbers, from before to after."""
     if not isinstance(value, list) or len(value) != 2:
@@ -95,8 +100,8 @@ def build_sound(audio: Any, clock_set: bool) -> Sound | None:
     sound = Sound(_line(audio, present, fmt))
     if present:
         sound.heard = _span(audio.get("in_file_s"))
-    for row in audio.get("missing") or []:
-        if not isinstance(row, dict) or (span := _span(row.get("in_file_s"))) is None:
+    for row in _rows(audio.get("missing")):
+        if (span := _span(row.get("in_file_s"))) is None:
             continue
         kind = row.get("kind") if row.get("kind") in _KINDS else "gap"
         words = _missing_words(str(kind), row.get("reason"), row.get("faults"), clock_set)
@@ -105,8 +110,8 @@ def build_sound(audio: Any, clock_set: bool) -> Sound | None:
             sound.silent = words.removeprefix(NONE)
     if not present and not sound.silent:  # said in any case, spans or none
         sound.silent = "the MP4 has no sound track"
-    for row in audio.get("muted") or []:
-        if isinstance(row, dict) and (span := _span(row.get("in_file_s"))) is not None:
+    for row in _rows(audio.get("muted")):
+        if (span := _span(row.get("in_file_s"))) is not None:
             sound.spans.append(
                 SoundSpan("muted", *span, "muted", MUTED if present else MUTED_SILENT)
             )
@@ -150,9 +155,7 @@ def _line(audio: dict[str, Any], present: bool, fmt: str) -> str:
 
 def _drift(timing: Any) -> str:
     """The microphone's clock against nominal, as the camera measured it at each segment."""
-    if not isinstance(timing, list):
-        return ""
-    rows = [_num(r.get("drift_ppm")) for r in timing if isinstance(r, dict)]
+    rows = [_num(r.get("drift_ppm")) for r in _rows(timing)]
     ppm = [d + 0.0 for d in rows if d is not None]  # + 0.0: -0.0 is no drift either
     if not ppm:
         return ""
@@ -168,7 +171,7 @@ def _missing_words(kind: str, reason: Any, faults: Any, clock_set: bool) -> str:
         return POLICY
     why = printable(reason) if isinstance(reason, str) and reason else "not known"
     words = why if why.startswith("no sound") else f"no sound: {why}"
-    said = [_fault_words(f, clock_set) for f in faults or [] if isinstance(f, dict)]
+    said = [_fault_words(f, clock_set) for f in _rows(faults)]
     if said:
         words += "; " + "; ".join(said)
     return words
@@ -216,17 +219,18 @@ def _clock(wall: str) -> str:
 
 def _notes(audio: dict[str, Any]) -> list[str]:
     notes = []
-    for row in audio.get("not_exported") or []:
-        if isinstance(row, dict) and type(row.get("seq")) is int:
+    for row in _rows(audio.get("not_exported")):
+        if type(row.get("seq")) is int:
             n = row.get("packets")
             packets = f", {n} packets," if type(n) is int else ""
             why = printable(row.get("reason"))
             notes.append(f"segment #{row['seq']}'s sound{packets} is not in the MP4: {why}")
     for key, what in (
-        ("dropped_before_video", "before the first picture"),
-        ("dropped_out_of_order", "whose time did not follow the packet before"),
+        ("dropped_before_video", "from before the first picture"),
+        ("dropped_out_of_order", "whose time did not follow the one before"),
     ):
         n = audio.get(key)
         if type(n) is int and n > 0:
-            notes.append(f"{n} sound packet{'' if n == 1 else 's'} {what} left out of the MP4")
+            packets = "1 sound packet" if n == 1 else f"{n} sound packets"
+            notes.append(f"{packets} {what} left out of the MP4")
     return notes
