@@ -19,6 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from recorder.cli import main
+from recorder.export.audio import audio_facts, plan_audio
 from recorder.export.exporter import export
 from recorder.export.report.page import render_html
 from recorder.export.report.sound import MUTED, POLICY, Sound, build_sound
@@ -43,7 +44,8 @@ def _mic_fail(at: float, error: str, seconds: float) -> str:
 # the microphone unplugged at 22 s for 3 s, an overrun at 28 s; stopped at 32 s. Then the
 # microphone is unplugged at 40 s for 30 s, through all of recording 2 (pressed at 45 s).
 STEPS = (
-    _hold(10.0, "record")
+    "[sound]\nskew_ppm = 50.0\n"
+    + _hold(10.0, "record")
     + _hold(15.0, "mute")
     + _hold(18.0, "mute")
     + _mic_fail(22.0, "missing", 3.0)
@@ -97,6 +99,12 @@ def _utc(fault: dict[str, Any]) -> str:
     return str(fault["wall"][11:23])
 
 
+def _drift(audio: dict[str, Any]) -> str:
+    """The segments' drift as from lowest to highest, or one value."""
+    drift = sorted({r["drift_ppm"] + 0.0 for r in audio["timing"]})
+    return " to ".join(f"{d:+.2f}" for d in sorted({drift[0], drift[-1]}))
+
+
 def _in_file(row: dict[str, Any]) -> tuple[float, float]:
     a, b = row["in_file_s"]
     return a, b
@@ -111,8 +119,10 @@ def test_a_recording_with_sound_says_its_format_and_drift_and_why_each_span_has_
     at, until = audio["in_file_s"]
     assert sound.line == (
         f"yes: AAC-LC 48 kHz mono, 64 kbit/s, from {at:.1f} s to {until:.1f} s in the file; "
-        "microphone clock drift +0.00 ppm (measured by the camera at each of its 4 segments)"
+        f"microphone clock drift {_drift(audio)} ppm (measured by the camera at each of its 4 "
+        "segments)"
     )
+    assert 49 < max(r["drift_ppm"] for r in audio["timing"]) < 51  # the microphone's 50 ppm
     assert sound.silent == "" and sound.heard == (at, until)
     assert [(s.kind, s.style) for s in sound.spans] == [
         ("policy", "policy"),
@@ -148,7 +158,8 @@ def test_a_recording_with_no_sound_at_all_says_so_and_why(
     sound = clean.sound(1)
     assert sound.line == (
         "NO SOUND: AAC-LC 48 kHz mono, 64 kbit/s declared, but no sound was recorded; "
-        "microphone clock drift +0.00 ppm (measured by the camera at each of its 2 segments)"
+        f"microphone clock drift {_drift(clean.audio(1))} ppm (measured by the camera at each of "
+        "its 2 segments)"
     )
     assert sound.heard is None
     assert [(s.kind, s.style, s.label) for s in sound.spans] == [
@@ -229,6 +240,17 @@ def test_another_format_and_no_microphone_are_named(device: Device, tmp_path: Pa
     assert no_mic.line == "NO SOUND: the camera declared no microphone"
     assert no_mic.silent == "no microphone: no header declares audio"
     assert [s.kind for s in no_mic.spans] == ["none"]
+
+
+def test_a_recording_not_exported_has_no_sound_known_and_no_alarm_for_it() -> None:
+    """No MP4 was made (its segments could not be decrypted, say): what its headers declared,
+    and nothing said to be missing."""
+    _, meta = _sound(0.1, 0)
+    plan = plan_audio([(1, {"audio": meta})])
+    audio = audio_facts(plan, None, {"recording_id": "r"}, [], {})
+    sound = build_sound(json.loads(json.dumps(audio)), True)
+    assert sound is not None and (sound.silent, sound.spans) == ("", [])
+    assert sound.line == "not known: no MP4 was made (AAC-LC 48 kHz mono, 64 kbit/s declared)"
 
 
 def _section(html: str, i: int) -> str:
@@ -349,4 +371,6 @@ def test_the_view_is_made_from_any_audio_object_without_a_traceback(
         assert s.t0 <= s.t1
         assert s.kind in ("policy", "hole", "not_exported", "none", "gap", "muted")
         assert s.style in ("policy", "lost", "muted")
-    assert bool(sound.silent) == (audio.get("present") is not True)
+    made = isinstance(audio.get("missing"), list)  # an MP4 was made
+    assert bool(sound.silent) == (made and audio.get("present") is not True)
+    assert sound.spans == [] or made

@@ -90,13 +90,14 @@ def _secs(t: float) -> str:
 
 
 def build_sound(audio: Any, clock_set: bool) -> Sound | None:
-    """The view of a recording's ``audio`` facts; None when it has none (a recording that was
-    not exported). ``clock_set``: the camera's clock was set, so a fault's wall time means
-    something."""
+    """The view of a recording's ``audio`` facts; None when it has none. ``clock_set``: the
+    camera's clock was set, so a fault's wall time means something."""
     if not isinstance(audio, dict):
         return None
     present = audio.get("present") is True
     fmt = _format(audio.get("format"))
+    if not isinstance(audio.get("missing"), list):  # no MP4 was made: nothing is known of it
+        return Sound(f"not known: no MP4 was made{f' ({fmt} declared)' if fmt else ''}")
     sound = Sound(_line(audio, present, fmt))
     if present:
         sound.heard = _span(audio.get("in_file_s"))
