@@ -249,7 +249,7 @@ def test_a_recording_not_exported_has_no_sound_known_and_no_alarm_for_it() -> No
     plan = plan_audio([(1, {"audio": meta})])
     audio = audio_facts(plan, None, {"recording_id": "r"}, [], {})
     sound = build_sound(json.loads(json.dumps(audio)), True)
-    assert sound is not None and (sound.silent, sound.spans) == ("", [])
+    assert sound is not None and (sound.silent, sound.spans, sound.says_muted) == ("", [], False)
     assert sound.line == "not known: no MP4 was made (AAC-LC 48 kHz mono, 64 kbit/s declared)"
 
 

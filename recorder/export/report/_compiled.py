@@ -510,7 +510,7 @@ def root(context, missing=missing):
         l_2_m = missing
         def t_15(fiter):
             for l_2_s in fiter:
-                if ((environment.getattr(l_2_s, 'kind') == 'stealth') or ((environment.getattr(l_2_s, 'kind') == 'mute') and (not environment.getattr(l_1_r, 'sound')))):
+                if ((environment.getattr(l_2_s, 'kind') == 'stealth') or ((environment.getattr(l_2_s, 'kind') == 'mute') and (not (environment.getattr(l_1_r, 'sound') and environment.getattr(environment.getattr(l_1_r, 'sound'), 'says_muted'))))):
                     yield l_2_s
         for l_2_s in t_15(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'spans')):
             _loop_vars = {}
@@ -817,4 +817,4 @@ blocks = {}
 debug_info = '4=82&5=85&6=88&7=103&8=106&14=115&17=117&82=125&83=129&84=131&85=133&86=137&88=141&89=143&90=145&91=147&100=149&101=153&104=169&108=172&112=182&113=186&117=195&118=201&119=203&120=206&121=210&122=212&123=216&125=225&126=227&127=229&128=231&129=233&130=238&131=240&132=242&133=244&134=254&135=266&136=268&137=273&139=279&140=286&141=291&142=296&145=306&146=308&147=311&150=313&151=327&152=331&153=337&154=358&155=360&156=371&158=406&159=419&160=432&161=445&162=464&165=491&171=498&172=502&174=511&175=519&177=532&178=538&180=551&181=555&182=577&187=585&188=588&190=590&191=594&195=615&199=618&200=620&201=623&203=632&204=638&205=653&206=670&207=674&208=678&209=696&210=704&211=714&213=716&214=728&216=741&222=751&225=756&226=760&233=785&237=787&242=800'
 
 # Made by `python -m recorder.export.report.template` from the template: do not edit.
-KEY = '96ad34623002f6cc91d6d87be2ab42ebf904ca9c35a35c06e4a5299fef1800a6'
+KEY = 'c4548d44637ab883132b7eaaafddba9da344f88781509fa4d70a8c2e5cb13ccf'

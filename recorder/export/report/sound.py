@@ -64,6 +64,8 @@ class Sound:
     """Not empty: the recording has no sound at all, and why (the page shows it prominently,
     after "no sound at all:")."""
     spans: list[SoundSpan] = field(default_factory=list)
+    says_muted: bool = False
+    """Its spans hold the muted ones (so the audit log's mute need not be said again)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -98,7 +100,7 @@ def build_sound(audio: Any, clock_set: bool) -> Sound | None:
     fmt = _format(audio.get("format"))
     if not isinstance(audio.get("missing"), list):  # no MP4 was made: nothing is known of it
         return Sound(f"not known: no MP4 was made{f' ({fmt} declared)' if fmt else ''}")
-    sound = Sound(_line(audio, present, fmt))
+    sound = Sound(_line(audio, present, fmt), says_muted=True)
     if present:
         sound.heard = _span(audio.get("in_file_s"))
     for row in _rows(audio.get("missing")):
