@@ -23,6 +23,7 @@ from recorder.export.audio import audio_facts, plan_audio
 from recorder.export.exporter import export
 from recorder.export.report.page import render_html
 from recorder.export.report.sound import MUTED, POLICY, Sound, build_sound
+from tests import test_report_html as report_doc
 from tests.avclip import flash_frames
 from tests.profiles import examples
 from tests.simdevice import SimDevice, scenario
@@ -251,6 +252,23 @@ def test_a_recording_not_exported_has_no_sound_known_and_no_alarm_for_it() -> No
     sound = build_sound(json.loads(json.dumps(audio)), True)
     assert sound is not None and (sound.silent, sound.spans, sound.says_muted) == ("", [], False)
     assert sound.line == "not known: no MP4 was made (AAC-LC 48 kHz mono, 64 kbit/s declared)"
+
+
+def test_the_mute_is_one_row_of_the_table_with_or_without_the_sounds_view() -> None:
+    """The sound's muted span replaces the audit log's "muted" row; where the sound's view has
+    none (no MP4 was made, or no ``audio`` at all), the audit log's row stays."""
+    _, meta = _sound(0.1, 0)
+    no_mp4 = audio_facts(plan_audio([(1, {"audio": meta})]), None, {"recording_id": "r"}, [], {})
+    heard = {"present": True, "missing": [], "muted": [{"in_file_s": [30.0, 80.0]}]}
+    for audio, row in (
+        (None, "<td>muted</td>"),
+        (no_mp4, "<td>muted</td>"),
+        (heard, f"<td>{MUTED}</td>"),
+    ):
+        output = report_doc._output() | ({} if audio is None else {"audio": audio})
+        html = render_html(report_doc._doc(outputs=[output]), report_doc._events(), Path("/none"))
+        table = html.split('<table class="events">')[1].split("</table>")[0]
+        assert re.findall(r"<td>muted[^<]*</td>", table) == [row]
 
 
 def _section(html: str, i: int) -> str:
