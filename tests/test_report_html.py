@@ -366,6 +366,35 @@ HOSTILE = st.one_of(
 )
 
 
+def _audio(a: str, k: str, why: str, n: str) -> dict[str, Any]:
+    """A recording's ``audio`` facts with every kind of span, whose strings (reasons that quote
+    headers, fault events' fields, the format's codec) are the given ones."""
+
+    def fault(what: str, error: str, wall: str, at: float) -> dict[str, Any]:
+        return {"what": what, "error": error, "wall": wall, "mono_us": 1, "in_file_s": at}
+
+    def span(kind: str, t0: float, t1: float, *faults: dict[str, Any]) -> dict[str, Any]:
+        return {"kind": kind, "in_file_s": [t0, t1], "reason": why, "faults": list(faults)}
+
+    return {
+        "present": True,
+        "declared": True,
+        "format": {"codec": a, "rate": 48_000, "channels": 1, "bitrate": 64_000, "config": k},
+        "timing": [{"seq": 1, "anchor_us": 0, "drift_ppm": 1.5}],
+        "in_file_s": [30.0, 90.0],
+        "missing": [
+            span("policy", 0.0, 30.0),
+            span("gap", 40.0, 45.0, fault(a, why, n, 41.0), fault("microphone", k, a, 42.0)),
+            span("not_exported", 45.0, 50.0),
+            span("hole", 50.0, 70.0, fault("microphone resumed", n, why, 60.0)),
+            span("none", 85.0, 90.0, fault(why, a, k, 86.0)),
+        ],
+        "muted": [{"in_file_s": [30.0, 80.0], "reason": why}],
+        "not_exported": [{"seq": 2, "packets": 5, "reason": why}],
+        "dropped_before_video": 2,
+    }
+
+
 @settings(max_examples=examples(60), deadline=None)
 @given(
     device=HOSTILE,
@@ -394,6 +423,7 @@ def test_nothing_from_evidence_adds_markup(
                     clock_source=a,
                     reasons=[why],
                     notes=[why],
+                    audio=_audio(a, k, why, n),
                 )
             ]
         )

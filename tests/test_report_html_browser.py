@@ -1,6 +1,7 @@
 """report.html in a real browser: Debian's headless Chromium renders the report of a real export
-(a simulated camera's patrol with a marker, a mute and stealth) to its DOM, a screenshot and a
-PDF, and poppler's pdftoppm turns the PDF into pictures.
+(a simulated camera's patrol with a marker, a mute, stealth and a microphone unplugged, once for
+two seconds and once through a whole recording) to its DOM, a screenshot and a PDF, and poppler's
+pdftoppm turns the PDF into pictures.
 
 Chromium runs as root in CI, so it runs with --no-sandbox (its sandbox needs an unprivileged
 user), in a fresh profile directory per run, in its own process group, which is killed by its id
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 import pytest
 
 from recorder.cli import main
@@ -117,10 +119,20 @@ do = "hold"
 input = "stealth"
 seconds = 0.2
 [[step]]
+at = 35.0
+do = "mic_fail"
+error = "missing"
+seconds = 2.0
+[[step]]
 at = 40.0
 do = "hold"
 input = "record"
 seconds = 3.5
+[[step]]
+at = 46.0
+do = "mic_fail"
+error = "missing"
+seconds = 24.0
 [[step]]
 at = 50.0
 do = "press"
@@ -203,13 +215,23 @@ class _Dom(HTMLParser):
         self.title = ""
         self._in: list[str] = []
         self.recordings: list[str] = []
+        self.in_recording: list[dict[str, int]] = []
+        """Each recording's section: its elements by class."""
+        self._section: dict[str, int] | None = None
         self.captions: list[list[str]] = []
         self.text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
+        if tag == "section":
+            recording = "recording" in a.get("class", "").split()
+            self._section = {} if recording else None
+            if self._section is not None:
+                self.in_recording.append(self._section)
         for c in a.get("class", "").split():
             self.classes[c] = self.classes.get(c, 0) + 1
+            if self._section is not None:
+                self._section[c] = self._section.get(c, 0) + 1
         if tag == "img":
             self.imgs.append(a.get("src", ""))
         for k, v in a.items():
@@ -272,7 +294,8 @@ def test_every_recording_hole_and_marker_is_in_the_dom_and_thumbnails_decode(
                 assert f"{at:.1f}-{until:.1f} s in the file" in text
         assert dom.classes["marker"] == 2  # one per recording, from the audit log
         assert dom.classes["mark-marker"] == 2  # and on each timeline
-        assert dom.classes["mute"] >= 2 and dom.classes["stealth"] >= 2
+        # mute and stealth on their lanes; mute's row is the sound's (below)
+        assert dom.classes["mute"] >= 1 and dom.classes["stealth"] >= 2
         assert dom.classes.get("at-marker") == 2  # a thumbnail at each marker
         assert len(dom.imgs) == sum(len(c) for c in dom.captions)
         for uri in dom.imgs:
@@ -302,6 +325,59 @@ def test_a_thumbnail_shows_each_trigger_marker_switch_segment_and_hole(
         # the first recording started with stealth on; then mute on, off, and stealth off
         assert {"muted", "unmuted", "stealth off"} <= _shown(dom.captions[0])
         assert not {"muted", "unmuted", "stealth on", "stealth off"} & _shown(dom.captions[1])
+
+
+SOUND_FILLS = {  # the template's fills on the sound lane, each its own colour
+    "sound": (143, 207, 192),
+    "muted": (47, 47, 47),
+    "no sound, by policy": (226, 226, 226),
+    "no sound": (245, 166, 35),
+    "a hole (no pictures either)": (208, 0, 0),
+}
+
+
+def _longest_run(picture: Any, rgb: tuple[int, int, int]) -> int:
+    """The longest row of pixels of exactly ``rgb`` in a picture."""
+    same = (picture == np.array(rgb, dtype=np.uint8)).all(axis=-1).astype(np.int8)
+    edges = np.diff(np.pad(same, ((0, 0), (1, 1))), axis=1)
+    starts, ends = np.nonzero(edges == 1), np.nonzero(edges == -1)
+    return int((ends[1] - starts[1]).max()) if starts[1].size else 0
+
+
+def test_each_span_with_no_sound_and_each_mute_is_drawn_and_said_with_its_reason(
+    exports: tuple[Export, Export], tmp_path: Path
+) -> None:
+    for export in exports:
+        dom = _dom(export.html)
+        text = re.sub(r"\s+", " ", " ".join(dom.text))
+        first, second = dom.in_recording
+        # Recording 1: no sound before the trigger (by policy), then muted, then the microphone
+        # unplugged for 2 s: each on the timeline's sound lane and a row of its table.
+        assert first["sound-line"] == second["sound-line"] == 1
+        assert first["snd-policy"] == first["snd-muted"] == first["snd-gap"] == 1
+        assert first["snd-row-policy"] == first["snd-row-muted"] == 1
+        assert first["snd-row-lost"] == 1 + first.get("snd-hole", 0)
+        assert "nosound" not in first and first["snd-on"] == 1
+        # Recording 2: the microphone unplugged through it: no sound at all, said prominently.
+        assert second["snd-none"] == second["nosound"] == 1 and "snd-on" not in second
+        assert "no sound before the trigger: pre-event audio is off by policy" in text
+        assert "muted: digital silence, by the officer" in text
+        unplugged = '"microphone: no such device (simulated: unplugged)" (fault at '
+        # each span's on the lane (its title) and in a row; and recording 2's in its banner
+        assert text.count(f"the microphone failed: {unplugged}") == 2 + 2 + 1
+        assert "This recording has no sound at all: no audio packet recorded" in text
+    _, forced = exports
+    assert _dom(forced.html).in_recording[0]["snd-hole"] == 1  # segment #2 deleted
+    # and each is there to see, in its own colour, wider than the key's swatches (22 px)
+    for export in exports:
+        shot = tmp_path / f"{export.out.name}.png"
+        chromium([f"--screenshot={shot}", "--window-size=1200,7000", export.html.as_uri()])
+        with av.open(str(shot)) as c:
+            picture = next(c.decode(video=0)).to_ndarray(format="rgb24")
+        runs = {what: _longest_run(picture, rgb) for what, rgb in SOUND_FILLS.items()}
+        holes = bool(export.report["outputs"][0]["holes"])
+        assert all(n > 40 for what, n in runs.items() if what != "a hole (no pictures either)")
+        assert (runs["a hole (no pictures either)"] > 40) == holes, runs
 
 
 def test_the_page_makes_no_network_request(exports: tuple[Export, Export], tmp_path: Path) -> None:

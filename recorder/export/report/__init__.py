@@ -13,7 +13,8 @@ puts in the page (autoescape), and the report adds no markup from data.
 
 The modules: ``page`` builds the page (``template`` is its Jinja2 environment and template,
 ``_compiled`` that template compiled to Python), ``timeline`` and ``route`` what it draws,
-``moments`` which moments get a thumbnail and ``thumbnails`` the pictures.
+``sound`` what it says of each recording's sound (from report.json's ``audio``), ``moments``
+which moments get a thumbnail and ``thumbnails`` the pictures.
 """
 
 from __future__ import annotations

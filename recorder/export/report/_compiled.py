@@ -121,7 +121,7 @@ def root(context, missing=missing):
     yield escape((undefined(name='worst') if l_0_worst is missing else l_0_worst))
     yield ', exported '
     yield escape(t_5(environment.getattr((undefined(name='doc') if l_0_doc is missing else l_0_doc), 'exported_at')))
-    yield '</title>\n<style>\n:root { --bad: #d00000; --warn: #b35c00; --ok: #1a7f37; --ink: #111; --faint: #666; --line: #ccc; }\n* { box-sizing: border-box; }\nbody { font: 14px/1.45 system-ui, sans-serif; color: var(--ink); background: #fff; margin: 0 auto; max-width: 1100px; padding: 16px 24px; }\nh1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 2px solid var(--ink); }\nh3 { font-size: 15px; margin: 18px 0 6px; }\ntable { border-collapse: collapse; width: 100%; margin: 6px 0; }\nth, td { text-align: left; vertical-align: top; padding: 2px 6px; border-bottom: 1px solid var(--line); }\nth { background: #f2f2f2; }\ncode, pre, .hash, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; overflow-wrap: anywhere; }\npre { background: #f6f6f6; border: 1px solid var(--line); padding: 8px; white-space: pre-wrap; user-select: all; }\ndl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0; }\ndl.facts dt { color: var(--faint); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }\n.verdict { font-weight: bold; padding: 0 4px; border: 1px solid currentColor; border-radius: 3px; }\n.v-ok { color: var(--ok); } .v-incomplete { color: var(--warn); } .v-bad { color: #fff; background: var(--bad); border-color: var(--bad); }\n.forced { color: #fff; background: var(--bad); font-weight: bold; font-size: 16px; padding: 6px 10px; margin: 8px 0; }\n.alarm { border: 3px solid var(--bad); padding: 6px 10px; margin: 8px 0; }\n.alarm strong { color: var(--bad); }\n.recording { margin-top: 28px; }\nsvg { display: block; width: 100%; height: auto; }\nsvg text { font: 11px system-ui, sans-serif; fill: var(--ink); }\nsvg .lane { fill: #f4f4f4; }\nsvg .seg-ok { fill: #8fd19e; stroke: #1a7f37; } svg .seg-incomplete { fill: #ffd27f; stroke: var(--warn); }\nsvg .seg-bad { fill: var(--bad); stroke: var(--bad); }\nsvg .pre_roll { fill: #b8d4f0; } svg .mute { fill: #a0a0a0; } svg .stealth { fill: #6a4c93; }\nsvg .hole { fill: var(--bad); fill-opacity: .85; stroke: var(--bad); stroke-width: 2; }\nsvg text.holetext { fill: #fff; font-weight: bold; }\nsvg .mark { stroke: var(--ink); stroke-width: 1.5; } svg .mark-marker { stroke: #e36209; stroke-width: 2.5; }\nsvg .tick { stroke: var(--line); }\nsvg .route { fill: none; stroke: #0550ae; stroke-width: 3; stroke-linejoin: round; }\nsvg .lost { stroke: var(--bad); stroke-width: 2.5; stroke-dasharray: 6 5; }\nsvg .start { fill: var(--ok); } svg .end { fill: var(--ink); } svg .rmarker { fill: #e36209; }\n.thumbs { display: flex; flex-wrap: wrap; gap: 6px; }\n.thumbs figure { margin: 0; width: 160px; break-inside: avoid; }\n.thumbs img { width: 160px; height: auto; display: block; border: 1px solid var(--line); }\n.thumbs figure.at-marker img { border: 3px solid #e36209; }\n.thumbs figcaption { font-size: 11px; color: var(--faint); }\n.note { color: var(--faint); }\n.hole-row td { color: var(--bad); font-weight: bold; }\n* { -webkit-print-color-adjust: exact; print-color-adjust: exact; }\n@media print {\n  body { max-width: none; padding: 0; font-size: 11px; }\n  .recording { break-before: page; }\n  #audit, #reverify { break-before: page; }\n  pre { white-space: pre-wrap; }\n  table, figure, svg { break-inside: avoid; }\n  tr { break-inside: avoid; }\n}\n@page { size: A4; margin: 14mm; }\n</style>\n</head>\n<body>\n<header>\n<h1>'
+    yield '</title>\n<style>\n:root { --bad: #d00000; --warn: #b35c00; --ok: #1a7f37; --ink: #111; --faint: #666; --line: #ccc; }\n* { box-sizing: border-box; }\nbody { font: 14px/1.45 system-ui, sans-serif; color: var(--ink); background: #fff; margin: 0 auto; max-width: 1100px; padding: 16px 24px; }\nh1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 2px solid var(--ink); }\nh3 { font-size: 15px; margin: 18px 0 6px; }\ntable { border-collapse: collapse; width: 100%; margin: 6px 0; }\nth, td { text-align: left; vertical-align: top; padding: 2px 6px; border-bottom: 1px solid var(--line); }\nth { background: #f2f2f2; }\ncode, pre, .hash, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; overflow-wrap: anywhere; }\npre { background: #f6f6f6; border: 1px solid var(--line); padding: 8px; white-space: pre-wrap; user-select: all; }\ndl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0; }\ndl.facts dt { color: var(--faint); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }\n.verdict { font-weight: bold; padding: 0 4px; border: 1px solid currentColor; border-radius: 3px; }\n.v-ok { color: var(--ok); } .v-incomplete { color: var(--warn); } .v-bad { color: #fff; background: var(--bad); border-color: var(--bad); }\n.forced { color: #fff; background: var(--bad); font-weight: bold; font-size: 16px; padding: 6px 10px; margin: 8px 0; }\n.alarm { border: 3px solid var(--bad); padding: 6px 10px; margin: 8px 0; }\n.alarm strong { color: var(--bad); }\n.recording { margin-top: 28px; }\nsvg { display: block; width: 100%; height: auto; }\nsvg text { font: 11px system-ui, sans-serif; fill: var(--ink); }\nsvg .lane { fill: #f4f4f4; }\nsvg .seg-ok { fill: #8fd19e; stroke: #1a7f37; } svg .seg-incomplete { fill: #ffd27f; stroke: var(--warn); }\nsvg .seg-bad { fill: var(--bad); stroke: var(--bad); }\nsvg .pre_roll { fill: #b8d4f0; } svg .mute { fill: #a0a0a0; } svg .stealth { fill: #6a4c93; }\nsvg .snd-on { fill: #8fcfc0; }\nsvg .snd-lost { fill: #f5a623; stroke: #7a4100; stroke-width: 1.5; }\nsvg .snd-policy { fill: #e2e2e2; stroke: #444; stroke-width: 1.5; stroke-dasharray: 5 3; }\nsvg .snd-muted { fill: #2f2f2f; }\nsvg text.sndtext-muted { fill: #fff; } svg text.sndtext-lost { font-weight: bold; }\nsvg .hole { fill: var(--bad); fill-opacity: .85; stroke: var(--bad); stroke-width: 2; }\nsvg text.holetext { fill: #fff; font-weight: bold; }\nsvg .mark { stroke: var(--ink); stroke-width: 1.5; } svg .mark-marker { stroke: #e36209; stroke-width: 2.5; }\nsvg .tick { stroke: var(--line); }\nsvg .route { fill: none; stroke: #0550ae; stroke-width: 3; stroke-linejoin: round; }\nsvg .lost { stroke: var(--bad); stroke-width: 2.5; stroke-dasharray: 6 5; }\nsvg .start { fill: var(--ok); } svg .end { fill: var(--ink); } svg .rmarker { fill: #e36209; }\n.thumbs { display: flex; flex-wrap: wrap; gap: 6px; }\n.thumbs figure { margin: 0; width: 160px; break-inside: avoid; }\n.thumbs img { width: 160px; height: auto; display: block; border: 1px solid var(--line); }\n.thumbs figure.at-marker img { border: 3px solid #e36209; }\n.thumbs figcaption { font-size: 11px; color: var(--faint); }\n.note { color: var(--faint); }\n.hole-row td { color: var(--bad); font-weight: bold; }\n.nosound { border: 3px solid var(--warn); color: var(--warn); padding: 6px 10px; margin: 8px 0; font-size: 16px; }\n.key { display: inline-block; width: 22px; height: 11px; vertical-align: middle; margin: 0 3px 0 10px; border: 1px solid #444; }\n.key-on { background: #8fcfc0; border-color: #8fcfc0; } .key-lost { background: #f5a623; border-color: #7a4100; }\n.key-policy { background: #e2e2e2; border-style: dashed; } .key-muted { background: #2f2f2f; }\n.key-hole { background: var(--bad); border-color: var(--bad); }\n.snd-row-lost td:first-child { color: #7a4100; font-weight: bold; }\n* { -webkit-print-color-adjust: exact; print-color-adjust: exact; }\n@media print {\n  body { max-width: none; padding: 0; font-size: 11px; }\n  .recording { break-before: page; }\n  #audit, #reverify { break-before: page; }\n  pre { white-space: pre-wrap; }\n  table, figure, svg { break-inside: avoid; }\n  tr { break-inside: avoid; }\n}\n@page { size: A4; margin: 14mm; }\n</style>\n</head>\n<body>\n<header>\n<h1>'
     if (undefined(name='forced') if l_0_forced is missing else l_0_forced):
         pass
         yield 'FORCED EXPORT: '
@@ -187,7 +187,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             yield escape(t_5(l_1_f))
-            yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 102 in 'report.html.j2' evaluated to false and no else section was defined.")))
+            yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 113 in 'report.html.j2' evaluated to false and no else section was defined.")))
         l_1_loop = l_1_f = missing
         yield ' (see their errors below)</p>\n'
     yield '</section>\n\n'
@@ -256,7 +256,7 @@ def root(context, missing=missing):
             pass
             yield '#'
             yield escape(l_2_s)
-            yield escape((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 123 in 'report.html.j2' evaluated to false and no else section was defined.")))
+            yield escape((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 134 in 'report.html.j2' evaluated to false and no else section was defined.")))
         l_2_loop = l_2_s = missing
         yield ' (belong: #'
         yield escape(environment.getitem(environment.getattr((undefined(name='o') if l_1_o is missing else l_1_o), 'belongs'), 0))
@@ -265,6 +265,11 @@ def root(context, missing=missing):
         yield ')</dd>\n<dt>MP4 SHA-256</dt><dd class="hash">'
         yield escape((environment.getattr((undefined(name='o') if l_1_o is missing else l_1_o), 'sha256') or '-'))
         yield '</dd>\n'
+        if environment.getattr(l_1_r, 'sound'):
+            pass
+            yield '<dt>sound</dt><dd class="sound-line">'
+            yield escape(environment.getattr(environment.getattr(l_1_r, 'sound'), 'line'))
+            yield '</dd>'
         if environment.getattr((undefined(name='o') if l_1_o is missing else l_1_o), 'error'):
             pass
             yield '<dt>error</dt><dd><strong class="v-bad verdict">NOT EXPORTED</strong> '
@@ -283,14 +288,28 @@ def root(context, missing=missing):
             yield '<p class="alarm"><strong>resumed after a power cut:</strong> '
             yield escape(t_6(environment.getattr((undefined(name='o') if l_1_o is missing else l_1_o), 'resumes')))
             yield '</p>'
+        if (environment.getattr(l_1_r, 'sound') and environment.getattr(environment.getattr(l_1_r, 'sound'), 'silent')):
+            pass
+            yield '<p class="nosound"><strong>This recording has no sound at all:</strong> '
+            yield escape(environment.getattr(environment.getattr(l_1_r, 'sound'), 'silent'))
+            yield '</p>'
+        if environment.getattr(l_1_r, 'sound'):
+            pass
+            for l_2_n in environment.getattr(environment.getattr(l_1_r, 'sound'), 'notes'):
+                _loop_vars = {}
+                pass
+                yield '<p class="note">sound: '
+                yield escape(l_2_n)
+                yield '</p>'
+            l_2_n = missing
         yield '\n<h3>Timeline</h3>\n'
         if environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'duration'):
             pass
             l_1_W = 900
             _loop_vars['W'] = l_1_W
-            yield '<svg class="timeline" viewBox="0 0 1000 150" role="img" aria-label="timeline of recording '
+            yield '<svg class="timeline" viewBox="0 0 1000 170" role="img" aria-label="timeline of recording '
             yield escape(environment.getattr(l_1_loop, 'index'))
-            yield '">\n<text x="0" y="39">segments</text><text x="0" y="62">pre-roll</text><text x="0" y="78">mute</text><text x="0" y="94">stealth</text>\n<g transform="translate(90 0)">\n'
+            yield '">\n<text x="0" y="39">segments</text><text x="0" y="63">sound</text><text x="0" y="82">pre-roll</text><text x="0" y="98">mute</text><text x="0" y="114">stealth</text>\n<g transform="translate(90 0)">\n'
             for l_2_t in context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'ticks'), _loop_vars=_loop_vars):
                 _loop_vars = {}
                 pass
@@ -298,7 +317,7 @@ def root(context, missing=missing):
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), l_2_t, (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
                 yield '" y1="14" x2="'
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), l_2_t, (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
-                yield '" y2="102"/><text x="'
+                yield '" y2="122"/><text x="'
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), l_2_t, (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
                 yield '" y="11" text-anchor="middle">'
                 yield escape(t_7(l_2_t))
@@ -306,11 +325,13 @@ def root(context, missing=missing):
             l_2_t = missing
             yield '<rect class="lane" x="0" y="24" width="'
             yield escape((undefined(name='W') if l_1_W is missing else l_1_W))
-            yield '" height="22"/>\n<rect class="lane" x="0" y="52" width="'
+            yield '" height="22"/><rect class="lane" x="0" y="50" width="'
             yield escape((undefined(name='W') if l_1_W is missing else l_1_W))
-            yield '" height="14"/><rect class="lane" x="0" y="68" width="'
+            yield '" height="18"/>\n<rect class="lane" x="0" y="72" width="'
             yield escape((undefined(name='W') if l_1_W is missing else l_1_W))
-            yield '" height="14"/><rect class="lane" x="0" y="84" width="'
+            yield '" height="14"/><rect class="lane" x="0" y="88" width="'
+            yield escape((undefined(name='W') if l_1_W is missing else l_1_W))
+            yield '" height="14"/><rect class="lane" x="0" y="104" width="'
             yield escape((undefined(name='W') if l_1_W is missing else l_1_W))
             yield '" height="14"/>\n'
             for l_2_s in context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'of'), 'segment', _loop_vars=_loop_vars):
@@ -334,12 +355,60 @@ def root(context, missing=missing):
                 yield escape(environment.getitem(context.call(environment.getattr(environment.getattr(l_2_s, 'label'), 'split'), ' ', _loop_vars=_loop_vars), 1))
                 yield '</text>'
             l_2_s = missing
+            if environment.getattr(l_1_r, 'sound'):
+                pass
+                if environment.getattr(environment.getattr(l_1_r, 'sound'), 'heard'):
+                    pass
+                    yield '<rect class="snd-on" x="'
+                    yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getitem(environment.getattr(environment.getattr(l_1_r, 'sound'), 'heard'), 0), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
+                    yield '" y="50" width="'
+                    yield escape(t_4(environment, [(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getitem(environment.getattr(environment.getattr(l_1_r, 'sound'), 'heard'), 1), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars) - context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getitem(environment.getattr(environment.getattr(l_1_r, 'sound'), 'heard'), 0), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars)), 1]))
+                    yield '" height="18"><title>sound: '
+                    yield escape(t_7(environment.getitem(environment.getattr(environment.getattr(l_1_r, 'sound'), 'heard'), 0)))
+                    yield ' to '
+                    yield escape(t_7(environment.getitem(environment.getattr(environment.getattr(l_1_r, 'sound'), 'heard'), 1)))
+                    yield '</title></rect>'
+                for l_2_s in environment.getattr(environment.getattr(l_1_r, 'sound'), 'spans'):
+                    l_2_x0 = l_2_w = missing
+                    _loop_vars = {}
+                    pass
+                    l_2_x0 = context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars)
+                    _loop_vars['x0'] = l_2_x0
+                    l_2_w = (context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't1'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars) - (undefined(name='x0') if l_2_x0 is missing else l_2_x0))
+                    _loop_vars['w'] = l_2_w
+                    yield '<rect class="snd snd-'
+                    yield escape(environment.getattr(l_2_s, 'style'))
+                    if (environment.getattr(l_2_s, 'kind') != environment.getattr(l_2_s, 'style')):
+                        pass
+                        yield ' snd-'
+                        yield escape(environment.getattr(l_2_s, 'kind'))
+                    yield '" x="'
+                    yield escape((undefined(name='x0') if l_2_x0 is missing else l_2_x0))
+                    yield '" y="50" width="'
+                    yield escape(t_4(environment, [(undefined(name='w') if l_2_w is missing else l_2_w), 2]))
+                    yield '" height="18"><title>'
+                    yield escape(environment.getattr(l_2_s, 'words'))
+                    yield ': '
+                    yield escape(t_7(environment.getattr(l_2_s, 't0')))
+                    yield ' to '
+                    yield escape(t_7(environment.getattr(l_2_s, 't1')))
+                    yield '</title></rect>'
+                    if ((undefined(name='w') if l_2_w is missing else l_2_w) >= (7 * t_3(environment.getattr(l_2_s, 'label')))):
+                        pass
+                        yield '<text class="sndtext sndtext-'
+                        yield escape(environment.getattr(l_2_s, 'style'))
+                        yield '" x="'
+                        yield escape(((undefined(name='x0') if l_2_x0 is missing else l_2_x0) + 3))
+                        yield '" y="63">'
+                        yield escape(environment.getattr(l_2_s, 'label'))
+                        yield '</text>'
+                l_2_s = l_2_x0 = l_2_w = missing
             for l_2_s in context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'of'), 'pre_roll', _loop_vars=_loop_vars):
                 _loop_vars = {}
                 pass
                 yield '<rect class="pre_roll" x="'
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
-                yield '" y="52" width="'
+                yield '" y="72" width="'
                 yield escape((context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't1'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars) - context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars)))
                 yield '" height="14"><title>pre-roll: '
                 yield escape(t_7(environment.getattr(l_2_s, 't0')))
@@ -352,7 +421,7 @@ def root(context, missing=missing):
                 pass
                 yield '<rect class="mute" x="'
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
-                yield '" y="68" width="'
+                yield '" y="88" width="'
                 yield escape(t_4(environment, [(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't1'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars) - context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars)), 1]))
                 yield '" height="14"><title>muted: '
                 yield escape(t_7(environment.getattr(l_2_s, 't0')))
@@ -365,7 +434,7 @@ def root(context, missing=missing):
                 pass
                 yield '<rect class="stealth" x="'
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
-                yield '" y="84" width="'
+                yield '" y="104" width="'
                 yield escape(t_4(environment, [(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't1'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars) - context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars)), 1]))
                 yield '" height="14"><title>stealth: '
                 yield escape(t_7(environment.getattr(l_2_s, 't0')))
@@ -380,7 +449,7 @@ def root(context, missing=missing):
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
                 yield '" y="20" width="'
                 yield escape(t_4(environment, [(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't1'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars) - context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_s, 't0'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars)), 4]))
-                yield '" height="82"><title>'
+                yield '" height="102"><title>'
                 yield escape(environment.getattr(l_2_s, 'label'))
                 yield ': '
                 yield escape(t_7(environment.getattr(l_2_s, 't0')))
@@ -406,19 +475,22 @@ def root(context, missing=missing):
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_m, 't'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
                 yield '" y1="20" x2="'
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_m, 't'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
-                yield '" y2="106"><title>'
+                yield '" y2="126"><title>'
                 yield escape(environment.getattr(l_2_m, 'label'))
                 yield ' at '
                 yield escape(t_7(environment.getattr(l_2_m, 't')))
                 yield '</title></line><text x="'
                 yield escape(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'x'), environment.getattr(l_2_m, 't'), (undefined(name='W') if l_1_W is missing else l_1_W), _loop_vars=_loop_vars))
                 yield '" y="'
-                yield escape((118 + (12 * (environment.getattr(l_2_loop, 'index0') % 3))))
+                yield escape((138 + (12 * (environment.getattr(l_2_loop, 'index0') % 3))))
                 yield '" text-anchor="middle">'
                 yield escape(environment.getitem(context.call(environment.getattr(environment.getattr(l_2_m, 'label'), 'split'), ' (', _loop_vars=_loop_vars), 0))
                 yield '</text>'
             l_2_loop = l_2_m = missing
             yield '</g>\n</svg>\n'
+            if environment.getattr(l_1_r, 'sound'):
+                pass
+                yield '<p class="note sound-key">Sound lane:<span class="key key-on"></span>sound<span class="key key-muted"></span>muted (digital silence)<span class="key key-policy"></span>no sound, by policy<span class="key key-lost"></span>no sound (lost or not recorded)<span class="key key-hole"></span>no pictures either (a missing segment)</p>'
         else:
             pass
             yield '<p class="note">No timeline: nothing signed places this recording in time.</p>\n'
@@ -438,7 +510,7 @@ def root(context, missing=missing):
         l_2_m = missing
         def t_15(fiter):
             for l_2_s in fiter:
-                if (environment.getattr(l_2_s, 'kind') in ('mute', 'stealth')):
+                if ((environment.getattr(l_2_s, 'kind') == 'stealth') or ((environment.getattr(l_2_s, 'kind') == 'mute') and (not (environment.getattr(l_1_r, 'sound') and environment.getattr(environment.getattr(l_1_r, 'sound'), 'says_muted'))))):
                     yield l_2_s
         for l_2_s in t_15(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'spans')):
             _loop_vars = {}
@@ -457,6 +529,25 @@ def root(context, missing=missing):
             yield escape(t_5(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'wall_at'), environment.getattr(l_2_s, 't1'), _loop_vars=_loop_vars)))
             yield '</td></tr>\n'
         l_2_s = missing
+        if environment.getattr(l_1_r, 'sound'):
+            pass
+            for l_2_s in environment.getattr(environment.getattr(l_1_r, 'sound'), 'spans'):
+                _loop_vars = {}
+                pass
+                yield '<tr class="snd-row snd-row-'
+                yield escape(environment.getattr(l_2_s, 'style'))
+                yield '"><td>'
+                yield escape(environment.getattr(l_2_s, 'words'))
+                yield '</td><td>'
+                yield escape(t_7(environment.getattr(l_2_s, 't0')))
+                yield ' to '
+                yield escape(t_7(environment.getattr(l_2_s, 't1')))
+                yield '</td><td>'
+                yield escape(t_5(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'wall_at'), environment.getattr(l_2_s, 't0'), _loop_vars=_loop_vars)))
+                yield ' to '
+                yield escape(t_5(context.call(environment.getattr((undefined(name='tl') if l_1_tl is missing else l_1_tl), 'wall_at'), environment.getattr(l_2_s, 't1'), _loop_vars=_loop_vars)))
+                yield '</td></tr>\n'
+            l_2_s = missing
         for l_2_h in environment.getattr((undefined(name='o') if l_1_o is missing else l_1_o), 'holes'):
             _loop_vars = {}
             pass
@@ -500,7 +591,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 yield '<figure class="thumb'
-                yield escape((' at-marker' if l_2_marker else cond_expr_undefined("the inline if-expression on line 169 in 'report.html.j2' evaluated to false and no else section was defined.")))
+                yield escape((' at-marker' if l_2_marker else cond_expr_undefined("the inline if-expression on line 191 in 'report.html.j2' evaluated to false and no else section was defined.")))
                 yield '"><img src="'
                 yield escape(environment.getattr(l_2_th, 'uri'))
                 yield '" alt="frame at '
@@ -644,7 +735,7 @@ def root(context, missing=missing):
                     yield escape(t_5(l_2_a))
                     yield ' to '
                     yield escape(t_5(l_2_b))
-                    yield escape(('; ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 192 in 'report.html.j2' evaluated to false and no else section was defined.")))
+                    yield escape(('; ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 214 in 'report.html.j2' evaluated to false and no else section was defined.")))
                 l_2_loop = l_2_a = l_2_b = missing
                 yield '</p>'
         for l_2_n in environment.getattr((undefined(name='o') if l_1_o is missing else l_1_o), 'notes'):
@@ -686,7 +777,7 @@ def root(context, missing=missing):
             yield escape(t_5(l_2_k))
             yield '='
             yield escape(t_5(l_2_v))
-            yield escape((' ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 204 in 'report.html.j2' evaluated to false and no else section was defined.")))
+            yield escape((' ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 226 in 'report.html.j2' evaluated to false and no else section was defined.")))
         l_2_loop = l_2_k = l_2_v = missing
         yield '</td></tr>\n'
     l_1_loop = l_1_e = missing
@@ -723,7 +814,7 @@ def root(context, missing=missing):
     yield '</table>\n</section>\n</body>\n</html>'
 
 blocks = {}
-debug_info = '4=82&5=85&6=88&7=103&8=106&14=115&17=117&71=125&72=129&73=131&74=133&75=137&77=141&78=143&79=145&80=147&89=149&90=153&93=169&97=172&101=182&102=186&106=195&107=201&108=203&109=206&110=210&111=212&112=216&114=225&115=227&116=229&117=231&118=233&119=238&120=240&121=242&122=244&123=254&124=266&125=268&127=274&128=281&131=287&132=289&133=292&136=294&137=308&138=310&139=316&140=337&141=350&142=363&143=376&144=395&152=426&153=430&155=439&156=447&158=460&159=464&160=486&165=494&166=497&168=499&169=503&173=524&177=527&178=529&179=532&181=541&182=547&183=562&184=579&185=583&186=587&187=605&188=613&189=623&191=625&192=637&194=650&200=660&203=665&204=669&211=694&215=696&220=709'
+debug_info = '4=82&5=85&6=88&7=103&8=106&14=115&17=117&82=125&83=129&84=131&85=133&86=137&88=141&89=143&90=145&91=147&100=149&101=153&104=169&108=172&112=182&113=186&117=195&118=201&119=203&120=206&121=210&122=212&123=216&125=225&126=227&127=229&128=231&129=233&130=238&131=240&132=242&133=244&134=254&135=266&136=268&137=273&139=279&140=286&141=291&142=296&145=306&146=308&147=311&150=313&151=327&152=331&153=337&154=358&155=360&156=371&158=406&159=419&160=432&161=445&162=464&165=491&171=498&172=502&174=511&175=519&177=532&178=538&180=551&181=555&182=577&187=585&188=588&190=590&191=594&195=615&199=618&200=620&201=623&203=632&204=638&205=653&206=670&207=674&208=678&209=696&210=704&211=714&213=716&214=728&216=741&222=751&225=756&226=760&233=785&237=787&242=800'
 
 # Made by `python -m recorder.export.report.template` from the template: do not edit.
-KEY = '2679ecc386303cd68f85b1ffeb84b353bed8374d3b6b4bba962e65e3cf1dff1d'
+KEY = 'c4548d44637ab883132b7eaaafddba9da344f88781509fa4d70a8c2e5cb13ccf'

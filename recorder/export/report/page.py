@@ -14,6 +14,7 @@ import av
 from recorder.evidence.text import printable
 from recorder.export.report.moments import MAX_GAP_S, choose
 from recorder.export.report.route import Route, build_route
+from recorder.export.report.sound import Sound, build_sound
 from recorder.export.report.template import report_template
 from recorder.export.report.thumbnails import Thumbnail, thumbnails
 from recorder.export.report.timeline import Timeline, build_timeline
@@ -33,6 +34,8 @@ class RecordingView:
     output: dict[str, Any]
     timeline: Timeline
     route: Route | None
+    sound: Sound | None = None
+    """Its sound; None when report.json says nothing of it (a recording not exported)."""
     thumbs: list[tuple[Thumbnail, str, bool]] = field(default_factory=list)
     """(thumbnail, what it shows, whether that is a marker), one per keyframe shown."""
     thumb_error: str = ""
@@ -88,7 +91,9 @@ def _recording(
 ) -> RecordingView:
     tl = build_timeline(o, events, verdicts)
     markers = [(m.wall, m.label) for m in tl.markers]
-    view = RecordingView(o, tl, build_route(o, markers))
+    view = RecordingView(
+        o, tl, build_route(o, markers), build_sound(o.get("audio"), o.get("clock_set") is True)
+    )
     rid = o.get("recording_id")
     view.events = [e for e in events if rid is not None and e.get("recording_id") == rid]
     name = o.get("file")
