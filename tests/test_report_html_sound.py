@@ -147,7 +147,13 @@ def test_a_recording_with_sound_says_its_format_and_drift_and_why_each_span_has_
         f"the microphone failed: {UNPLUGGED} "
         f"(fault at {_utc(fault)} UTC, {fault['in_file_s']:.1f} s in the file)"
     )
-    assert overrun.words == "no sound: samples lost between two packets (an overrun or a fault)"
+    noticed = g2["faults"][0]  # audited as the capture came back, just after the gap
+    assert noticed["what"] == "microphone overrun"
+    assert overrun.words == (
+        "no sound: samples lost between two packets (an overrun or a fault); "
+        "the microphone overran: samples were lost "
+        f"(fault at {_utc(noticed)} UTC, {noticed['in_file_s']:.1f} s in the file)"
+    )
     assert [s.label for s in sound.spans] == ["no sound: policy", "muted", "no sound", "no sound"]
 
 

@@ -21,7 +21,9 @@ and a reason:
   (beyond ``TAIL_S``: what the capture still held when the recording stopped).
 
 Each span lists the audit log's ``fault`` events whose ``what`` begins with ``microphone`` that
-fall in it (of the recording's boot: monotonic times compare only within one), and, for a span
+fall in it, or that say what went wrong within NOTICED_US after it (the recorder audits an
+overrun when the capture is back, as the sound resumes), of the recording's boot (monotonic
+times compare only within one), and, for a span
 that begins the recording's sound, the fault the microphone was in when it began. Mute is not
 missing sound: ``muted`` lists the mute spans (digital silence, spec 9.2), as the report's
 timeline finds them in the audit log. The anchor and drift of each segment's sample clock come
@@ -41,7 +43,10 @@ from recorder.evidence.text import printable
 from recorder.export.aac import AudioFormatError, AudioTrack
 from recorder.export.mp4 import GAP_FRAMES, Mp4Result
 
-__all__ = ["TAIL_S", "AudioPlan", "audio_facts", "audio_text", "plan_audio"]
+__all__ = ["NOTICED_US", "TAIL_S", "AudioPlan", "audio_facts", "audio_text", "plan_audio"]
+
+NOTICED_US = 500_000
+"""How long after a span of lost sound the recorder may audit what caused it."""
 
 TAIL_S = 0.25
 """At the stop, the sound may end this long before the pictures without being called lost: a
@@ -242,7 +247,12 @@ class _Spans:
 
     def _faults(self, a: int, b: int, opening: bool) -> list[dict[str, Any]]:
         """The microphone's faults in ``a..b``, and the one it was in at ``a`` (``opening``)."""
-        inside = [e for e in self.faults if a <= e["mono_us"] <= b]
+        inside = [
+            e
+            for e in self.faults
+            if a <= e["mono_us"] <= b
+            or (b < e["mono_us"] <= b + NOTICED_US and "resumed" not in str(e.get("what")))
+        ]
         before = [e for e in self.faults if e["mono_us"] < a]
         if opening and before and "resumed" not in str(before[-1].get("what")):
             inside.insert(0, before[-1])
