@@ -625,6 +625,8 @@ class Recorder:
             self.writer.audio_from_us = round(a.t * 1e6)  # the policy: no sound before it
         pre = self.ring.snapshot() if pre_roll else []
         samples = self.ring.samples() if pre_roll else []
+        if not rec["pre_event_audio"]:  # the policy holds even for what the buffer has
+            samples = [s for s in samples if s.stream != STREAM_AUDIO]
         failed: WriteFailed | None = None
         try:
             # The seconds before the press first, in one write and one sync; then the audit.

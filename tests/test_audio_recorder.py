@@ -13,12 +13,16 @@ import av
 import numpy as np
 import pytest
 
+from hal.camera import EncodedFrame
+from hal.inputs import InputEvent
+from hal.microphone import AudioPacket
 from recorder.cli import main
-from recorder.daemon import Daemon
+from recorder.daemon import Daemon, load_recipients, settings_from
 from recorder.evidence.media import STREAM_AUDIO, STREAM_VIDEO, Frame
 from recorder.evidence.reader import Verdict
+from recorder.recorder import Recorder
 from recorder.selftest import microphone_delivers
-from sim.backend import SimDevices
+from sim.backend import SimBackend, SimDevices
 from tests.simdevice import SimDevice, scenario
 
 PACKET_US = 1024 / 48_000 * 1e6
@@ -241,3 +245,27 @@ def test_a_microphone_that_fails_or_stays_silent_only_warns() -> None:
     assert gone.status == "WARN" and gone.detail.startswith("no such device")
     ok = microphone_delivers(lambda: next(ticks), lambda: None, lambda: None, tries=3)
     assert ok.status == "PASS"
+
+
+def test_no_sound_from_before_the_trigger_is_kept_once_the_policy_is_off(tmp_path: Path) -> None:
+    """The policy holds even for what the buffer already had (a configuration that changed)."""
+    cam = SimDevice.provision(tmp_path, recording={"pre_event_audio": True})
+    devices = SimBackend().create(settings_from(cam.config))
+    rec = Recorder(cam.config, devices, load_recipients(cam.config.state_dir))
+    rec.open()
+    fps = 15
+    for i in range(5 * fps):
+        t = round(i * 1e6 / fps)
+        rec.audio(AudioPacket(b"\x01" * 20, t, 1024))
+        rec.frame(EncodedFrame(b"\x00\x00\x00\x01\x65" + bytes(20), i % fps == 0, t))
+    assert any(s.stream == STREAM_AUDIO for s in rec.ring.samples())
+    rec.config = rec.config.replace({"recording.pre_event_audio": False})
+    rec.input(InputEvent("record", True, 5.0))
+    for i in range(5 * fps, 7 * fps):
+        t = round(i * 1e6 / fps)
+        rec.audio(AudioPacket(b"\x01" * 20, t, 1024))
+        rec.frame(EncodedFrame(b"\x00\x00\x00\x01\x41" + bytes(20), i % fps == 0, t))
+    rec.close()
+    devices.close()
+    _, audio = _streams(cam)
+    assert audio and min(f.pts_us for f in audio) >= 5_000_000
