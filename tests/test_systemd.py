@@ -335,6 +335,22 @@ def service_section(unit: Path) -> dict[str, list[str]]:
     return out
 
 
+def check_table(table: str, unit: dict[str, list[str]]) -> set[str]:
+    """Check each row of a guide's sandbox table (`| `Key=` | value | why |`) against the unit;
+    return the keys it documents."""
+    documented: set[str] = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            setting, value, _why = (c.strip() for c in line.strip().strip("|").split("|"))
+            keys = re.findall(r"`(\w+)=`", setting)
+            assert keys, line
+            for key in keys:
+                documented.add(key)
+                want = cell_values(value)
+                assert unit.get(key) == want, f"{key}=: guide {want}, unit {unit.get(key)}"
+    return documented
+
+
 def cell_values(cell: str) -> list[str] | None:
     """A cell's values: its code spans in order; *(empty)* is one empty value; *(not set)* None."""
     if cell == "*(not set)*":
@@ -426,16 +442,7 @@ def test_the_install_guide_s_gnss_section_is_what_the_proxy_s_units_say() -> Non
     (listen,) = settings(GPSD_SOCKET)["ListenStream"]
     assert f'`gpsd_host = "{listen}"`' in prose
     unit = service_section(GPSD_PROXY)
-    documented: set[str] = set()
-    for line in table.split("\n#", 1)[0].splitlines():
-        if line.startswith("| `"):
-            setting, value, _why = (c.strip() for c in line.strip().strip("|").split("|"))
-            keys = re.findall(r"`(\w+)=`", setting)
-            assert keys, line
-            for key in keys:
-                documented.add(key)
-                want = cell_values(value)
-                assert unit.get(key) == want, f"{key}=: guide {want}, unit {unit.get(key)}"
+    documented = check_table(table.split("\n#", 1)[0], unit)
     missing = set(unit) - NOT_SANDBOX - documented
     assert not missing, f"settings missing from the proxy's table: {sorted(missing)}"
 
@@ -453,16 +460,7 @@ def test_the_witness_guide_s_sandbox_table_is_what_its_unit_says() -> None:
     unit = service_section(WITNESS)
     table = witness_section().split("### Every setting of the sandbox", 1)
     assert len(table) == 2, "docs/witness.md has no sandbox table"
-    documented: set[str] = set()
-    for line in table[1].splitlines():
-        if line.startswith("| `"):
-            setting, value, _why = (c.strip() for c in line.strip().strip("|").split("|"))
-            keys = re.findall(r"`(\w+)=`", setting)
-            assert keys, line
-            for key in keys:
-                documented.add(key)
-                want = cell_values(value)
-                assert unit.get(key) == want, f"{key}=: guide {want}, unit {unit.get(key)}"
+    documented = check_table(table[1], unit)
     missing = set(unit) - NOT_SANDBOX - {"EnvironmentFile", "LoadCredential"} - documented
     assert not missing, f"settings missing from the witness guide's table: {sorted(missing)}"
 
