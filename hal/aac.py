@@ -55,8 +55,6 @@ class AacCapture:
         self.bitrate = bitrate
         self._window_s = window_s
         self._last_ts = -(2**62)
-        self.dropped = 0
-        """Packets dropped because a restarted stream's first one overlapped the last stream."""
         self._begin()
         self.format = AudioFormat("aac-lc", rate, 1, bitrate, bytes(self._cc.extradata or b""))
 
@@ -107,8 +105,7 @@ class AacCapture:
         out = []
         for p in self._cc.encode(frame):
             stamp = self._stamp(int(p.pts if p.pts is not None else 0))
-            if stamp <= self._last_ts:
-                self.dropped += 1
+            if stamp <= self._last_ts:  # a restarted stream's priming, overlapping the last one
                 continue
             self._last_ts = stamp
             out.append(AudioPacket(bytes(p), stamp, FRAME_SAMPLES))

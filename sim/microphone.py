@@ -65,7 +65,6 @@ class SimMicrophone(Microphone):
         self._t0 = 0.0
         self._k = 0
         self._missing_until = -math.inf
-        self._used = False
         self.samples_taken = 0
         """Samples taken from the (simulated) device since the microphone was made."""
         self.history: list[tuple[float, str, object]] = []
@@ -125,9 +124,7 @@ class SimMicrophone(Microphone):
     # -- Microphone hooks ---------------------------------------------------------------------
 
     def _start(self) -> None:
-        if self._used:
-            self._capture.restart()  # the samples since the stop were never counted
-        self._used = True
+        self._capture.restart()  # a new stream: the samples since a stop were never counted
         self._generation += 1
         now = self._clock.monotonic()
         self.history.append((now, "start", None))
