@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["printable"]
+__all__ = ["finite", "printable"]
 
 
 def printable(value: object) -> str:
@@ -22,3 +22,12 @@ def printable(value: object) -> str:
     if isinstance(value, str):
         return value if value.isprintable() else ascii(value)
     return json.dumps(value, ensure_ascii=True, sort_keys=True, default=repr)
+
+
+def finite(value: object) -> float | None:
+    """``value`` as a float if it is a finite JSON number (not a bool, not NaN or infinite),
+    else None: how a reader takes a number from JSON it cannot trust."""
+    if type(value) not in (int, float):
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return number if number == number and abs(number) != float("inf") else None

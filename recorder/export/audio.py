@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from recorder.evidence.text import printable
+from recorder.evidence.text import finite, printable
 from recorder.export.aac import AudioFormatError, AudioTrack
 from recorder.export.mp4 import GAP_FRAMES, Mp4Result
 
@@ -89,7 +89,7 @@ def plan_audio(headers: list[tuple[int, dict[str, Any]]]) -> AudioPlan:
         raw = meta["audio"]
         if isinstance(raw, dict):
             row = {"seq": seq}
-            row |= {k: raw[k] for k in ("anchor_us", "drift_ppm") if _num(raw.get(k)) is not None}
+            row |= {k: raw[k] for k in ("anchor_us", "drift_ppm") if finite(raw.get(k)) is not None}
             plan.timing.append(row)
             if plan.pre_event_audio is None and type(raw.get("pre_event_audio")) is bool:
                 plan.pre_event_audio = raw["pre_event_audio"]
@@ -110,11 +110,6 @@ def plan_audio(headers: list[tuple[int, dict[str, Any]]]) -> AudioPlan:
 def _decoded(t: AudioTrack) -> tuple[int, int, bytes]:
     """What decoding depends on (the bitrate is the encoder's target, and does not)."""
     return t.rate, t.channels, t.config
-
-
-def _num(value: Any) -> float | None:
-    ok = type(value) in (int, float) and value == value and abs(value) != float("inf")
-    return float(value) if ok else None
 
 
 def audio_facts(

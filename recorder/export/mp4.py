@@ -73,7 +73,6 @@ from recorder.export.aac import AudioTrack
 __all__ = [
     "DEFAULT_FRAME_DURATION_US",
     "GAP_FRAMES",
-    "AudioTrack",
     "Mp4Result",
     "RemuxError",
     "remux_to_mp4",
@@ -147,6 +146,8 @@ class _AudioOut:
         self._track = track
         self._zero = zero
         self._time_base = Fraction(1, track.rate)
+        self._frame_us = round(track.frame_us)
+        self._gap_us = GAP_FRAMES * track.frame_us
         layout = {1: "mono", 2: "stereo"}.get(track.channels)
         if layout is None:
             raise RemuxError(f"{track.channels} audio channels: only mono or stereo")
@@ -176,11 +177,11 @@ class _AudioOut:
         at = self._samples(f.pts_us)
         if self._pending is not None:
             last, last_at = self._pending
-            if f.pts_us <= last.pts_us or at <= last_at:
+            if at <= last_at:  # rounding keeps the recorded order, so this is out of order
                 self.out_of_order += 1
                 return
-            end = last.pts_us + round(self._track.frame_us)
-            if f.pts_us - last.pts_us > GAP_FRAMES * self._track.frame_us:
+            end = last.pts_us + self._frame_us
+            if f.pts_us - last.pts_us > self._gap_us:
                 self.gaps.append((end, f.pts_us))
             self._write(last, last_at, at - last_at)
         self._pending = (f, at)

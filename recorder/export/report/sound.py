@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from recorder.evidence.text import printable
+from recorder.evidence.text import finite, printable
 
 __all__ = ["Sound", "SoundSpan", "build_sound"]
 
@@ -69,11 +69,6 @@ class Sound:
     notes: list[str] = field(default_factory=list)
 
 
-def _num(value: Any) -> float | None:
-    ok = type(value) in (int, float) and value == value and abs(value) != float("inf")
-    return float(value) if ok else None
-
-
 def _rows(value: Any) -> list[dict[str, Any]]:
     """The objects of a list; nothing from anything else."""
     return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
@@ -83,7 +78,7 @@ def _span(value: Any) -> tuple[float, float] | None:
     """An ``in_file_s`` pair of numbers, from before to after."""
     if not isinstance(value, list) or len(value) != 2:
         return None
-    a, b = _num(value[0]), _num(value[1])
+    a, b = finite(value[0]), finite(value[1])
     return (a, b) if a is not None and b is not None and a <= b else None
 
 
@@ -129,13 +124,13 @@ def _format(fmt: Any) -> str:
         return ""
     codec = fmt.get("codec")
     words = [printable(codec.upper()) if isinstance(codec, str) else "audio"]
-    if (rate := _num(fmt.get("rate"))) is not None:
+    if (rate := finite(fmt.get("rate"))) is not None:
         words.append(f"{rate / 1000:g} kHz")
     channels = fmt.get("channels")
     if type(channels) is int:
         words.append({1: "mono", 2: "stereo"}.get(channels, f"{channels} channels"))
     text = " ".join(words)
-    if (bitrate := _num(fmt.get("bitrate"))) is not None and bitrate > 0:
+    if (bitrate := finite(fmt.get("bitrate"))) is not None and bitrate > 0:
         text += f", {bitrate / 1000:g} kbit/s"
     return text
 
@@ -158,7 +153,7 @@ def _line(audio: dict[str, Any], present: bool, fmt: str) -> str:
 
 def _drift(timing: Any) -> str:
     """The microphone's clock against nominal, as the camera measured it at each segment."""
-    rows = [_num(r.get("drift_ppm")) for r in _rows(timing)]
+    rows = [finite(r.get("drift_ppm")) for r in _rows(timing)]
     ppm = [d + 0.0 for d in rows if d is not None]  # + 0.0: -0.0 is no drift either
     if not ppm:
         return ""
@@ -196,7 +191,7 @@ def _fault_words(f: dict[str, Any], clock_set: bool) -> str:
     at = []
     if clock_set and isinstance(f.get("wall"), str):
         at.append(_clock(f["wall"]))
-    if (t := _num(f.get("in_file_s"))) is not None:
+    if (t := finite(f.get("in_file_s"))) is not None:
         at.append(f"{_secs(t)} in the file")
     when = f"at {', '.join(at)}" if at else ""
     said_when = " ".join(w for w in (event, when) if w)

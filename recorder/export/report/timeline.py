@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from recorder.evidence.text import finite
+
 __all__ = ["Mark", "Span", "Timeline", "build_timeline", "wall_plus"]
 
 
@@ -102,11 +104,6 @@ def _int(value: Any) -> int | None:
     return value if type(value) is int else None
 
 
-def _num(value: Any) -> float | None:
-    ok = type(value) in (int, float) and value == value and abs(value) != float("inf")
-    return float(value) if ok else None
-
-
 def _window(events: list[dict[str, Any]], rid: str) -> tuple[int, int] | None:
     """Indexes of the recording's record_start and of its record_stop (or of the last event
     before the next boot, for a recording a power cut ended)."""
@@ -139,7 +136,7 @@ def build_timeline(
     start = events[window[0]] if window else {}
     origin = _int(output.get("first_pts_us"))
     trigger_us = _int(start.get("trigger_us"))
-    pre = _num(start.get("pre_roll_s"))
+    pre = finite(start.get("pre_roll_s"))
     if origin is None and trigger_us is not None:  # not exported: the pre-roll's first frame
         origin = trigger_us - round((pre or 0.0) * 1e6)
 
@@ -147,7 +144,7 @@ def build_timeline(
         us = _int(us)
         return None if us is None or origin is None else round((us - origin) / 1e6, 6)
 
-    duration = _num(output.get("duration_s"))
+    duration = finite(output.get("duration_s"))
     if duration is None and window and origin is not None:
         duration = max(0.0, t(events[window[1]].get("mono_us")) or 0.0)
     tl = Timeline(duration if duration else None)
@@ -171,7 +168,7 @@ def build_timeline(
                 tl.spans.append(Span("segment", t0, t1, label, verdicts.get(seq, "")))
     for h in output.get("holes") or []:
         span = h.get("in_file_s") if isinstance(h, dict) else None
-        if isinstance(span, list) and len(span) == 2 and all(_num(v) is not None for v in span):
+        if isinstance(span, list) and len(span) == 2 and all(finite(v) is not None for v in span):
             what = "CUT SHORT" if h.get("kind") == "cut" else "MISSING"
             tl.spans.append(Span("hole", float(span[0]), float(span[1]), what, what))
     return tl
