@@ -42,6 +42,7 @@ from typing import Any
 from recorder.evidence.text import finite, printable
 from recorder.export.aac import AudioFormatError, AudioTrack
 from recorder.export.mp4 import GAP_FRAMES, Mp4Result
+from recorder.export.recordings import hole_words
 
 __all__ = ["NOTICED_US", "TAIL_S", "AudioPlan", "audio_facts", "audio_text", "plan_audio"]
 
@@ -227,8 +228,7 @@ class _Spans:
         for h in self.output.get("holes") or []:
             span = h.get("in_file_s")
             if isinstance(span, list) and len(span) == 2 and span[0] < t1 and span[1] > t0:
-                how = "cut short" if h.get("kind") == "cut" else "missing"
-                holes.append(f"{_segments(h['first'], h['last'])} {how}")
+                holes.append(hole_words(h))
         if holes:
             return "hole", "; ".join(holes) + ": no picture either"
         left = [
@@ -252,10 +252,6 @@ class _Spans:
         if opening and before and "resumed" not in str(before[-1].get("what")):
             inside.insert(0, before[-1])
         return [_fault(e, self.zero) for e in inside]
-
-
-def _segments(first: Any, last: Any) -> str:
-    return f"segment #{first}" if first == last else f"segments #{first}-{last}"
 
 
 def _microphone(events: list[dict[str, Any]], output: dict[str, Any]) -> list[dict[str, Any]]:

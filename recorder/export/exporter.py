@@ -40,7 +40,15 @@ from recorder.export.location import (
     tag_location,
 )
 from recorder.export.mp4 import Mp4Result, RemuxError, remux_to_mp4
-from recorder.export.recordings import Hole, Recording, plan, power_cut, time_hole
+from recorder.export.recordings import (
+    Hole,
+    Recording,
+    hole_segments,
+    hole_words,
+    plan,
+    power_cut,
+    time_hole,
+)
 from recorder.export.report import write_html
 
 __all__ = ["ExportRefused", "ExportReport", "export", "hole_summary"]
@@ -434,19 +442,11 @@ def resume_text(cut: dict[str, Any]) -> str:
     )
 
 
-def hole_segments(h: dict[str, Any]) -> str:
-    """``segment #2`` or ``segments #2-3``, for a hole as the report gives it."""
-    if h["first"] == h["last"]:
-        return f"segment #{h['first']}"
-    return f"segments #{h['first']}-{h['last']}"
-
-
 def hole_summary(h: dict[str, Any]) -> str:
     """One line for a hole: which segments, and where and how long, as far as known."""
-    what = "cut short" if h["kind"] == "cut" else "missing"
     where = " at {:.1f}-{:.1f} s in the file".format(*h["in_file_s"]) if "in_file_s" in h else ""
     gap = f", {h['gap_s']:.1f} s" if h.get("gap_s") is not None else ""
-    return f"{hole_segments(h)} {what}{where}{gap}"
+    return f"{hole_words(h)}{where}{gap}"
 
 
 def _hole_text(h: dict[str, Any]) -> list[str]:

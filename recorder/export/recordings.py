@@ -43,6 +43,8 @@ __all__ = [
     "Plan",
     "Recording",
     "frame_wall",
+    "hole_segments",
+    "hole_words",
     "plan",
     "power_cut",
     "time_hole",
@@ -147,6 +149,19 @@ class _Claim:
     lo: int
     hi: int
     source: str
+
+
+def hole_segments(h: dict[str, Any]) -> str:
+    """``segment #2`` or ``segments #2-3``, for a hole as the report gives it."""
+    if h["first"] == h["last"]:
+        return f"segment #{h['first']}"
+    return f"segments #{h['first']}-{h['last']}"
+
+
+def hole_words(h: dict[str, Any]) -> str:
+    """``segment #2 missing`` or ``segments #2-3 cut short``, for a hole as the report gives
+    it."""
+    return f"{hole_segments(h)} {'cut short' if h.get('kind') == 'cut' else 'missing'}"
 
 
 def _span(lo: int, hi: int) -> str:
